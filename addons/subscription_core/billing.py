@@ -1,0 +1,456 @@
+# This file is part of Ciclo. The COPYRIGHT file at the top level of
+# this repository contains the full copyright notices and license terms.
+import datetime
+import logging
+import time
+from decimal import ROUND_HALF_EVEN, Decimal
+
+from trytond.i18n import gettext
+from trytond.model import Index, ModelSQL, ModelView, Unique, fields
+from trytond.model.exceptions import AccessError
+from trytond.modules.currency.fields import Monetary
+from trytond.pool import Pool, PoolMeta
+from trytond.tools import grouped_slice, reduce_ids
+from trytond.transaction import Transaction
+from trytond.wizard import Button, StateTransition, StateView, Wizard
+
+from trytond.backend import DatabaseOperationalError
+
+logger = logging.getLogger(__name__)
+
+# How many times a chunk is tried again when it meets a concurrent run
+# (lock or serialization failure) before it is left to the next run.
+CHUNK_RETRIES = 5
+
+
+class Charge(ModelSQL, ModelView):
+    """Contract Charge
+
+    One row per contract line, kind and period billed. The unique
+    constraint on (line, kind, period_start) is what makes the billing run
+    exactly-once: a re-run, a restart after a crash or a concurrent run
+    cannot insert the same charge twice."""
+    __name__ = 'sale.subscription.charge'
+
+    contract = fields.Many2One(
+        'sale.subscription', "Contract", required=True, ondelete='RESTRICT')
+    line = fields.Many2One(
+        'sale.subscription.line', "Line", required=True, ondelete='RESTRICT')
+    kind = fields.Selection([
+            ('recurring', "Recurring"),
+            ('setup', "Setup Fee"),
+            ('minimum', "Minimum Charge"),
+            ], "Kind", required=True)
+    period_start = fields.Date("Period Start", required=True)
+    period_end = fields.Date(
+        "Period End", required=True,
+        help="The first day after the period.")
+    ratio = fields.Numeric(
+        "Ratio", digits=(16, 6), required=True,
+        help="The share of a full period billed (pro-rata).")
+    currency = fields.Many2One('currency.currency', "Currency", required=True)
+    amount = Monetary(
+        "Amount", currency='currency', digits='currency', required=True)
+    invoice_line = fields.Many2One(
+        'account.invoice.line', "Invoice Line", readonly=True,
+        ondelete='RESTRICT')
+    invoice = fields.Many2One(
+        'account.invoice', "Invoice", readonly=True, ondelete='RESTRICT')
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        cls.__access__.add('contract')
+        t = cls.__table__()
+        cls._sql_constraints += [
+            ('line_kind_period_uniq',
+                Unique(t, t.line, t.kind, t.period_start),
+                'subscription_core.msg_charge_unique'),
+            ]
+        cls._sql_indexes.update({
+                Index(t, (t.contract, Index.Range())),
+                Index(t, (t.invoice, Index.Range())),
+                })
+        cls._order = [('period_start', 'DESC'), ('id', 'DESC')]
+
+    def get_rec_name(self, name):
+        return '%s @ %s' % (self.period_start, self.contract.rec_name)
+
+    @classmethod
+    def billed_keys(cls, contracts):
+        "Return the set of (line, kind, period_start) already charged"
+        table = cls.__table__()
+        cursor = Transaction().connection.cursor()
+        keys = set()
+        for sub_ids in grouped_slice([c.id for c in contracts]):
+            cursor.execute(*table.select(
+                    table.line, table.kind, table.period_start,
+                    where=reduce_ids(table.contract, sub_ids)))
+            for line, kind, period_start in cursor:
+                if isinstance(period_start, str):
+                    # SQLite returns dates as text
+                    period_start = datetime.date.fromisoformat(period_start)
+                keys.add((line, kind, period_start))
+        return keys
+
+    @classmethod
+    def check_modification(cls, mode, charges, values=None, external=False):
+        super().check_modification(
+            mode, charges, values=values, external=external)
+        if mode == 'delete' or (mode == 'write' and external):
+            raise AccessError(gettext(
+                    'subscription_core.msg_charge_modify'))
+
+
+class Contract(metaclass=PoolMeta):
+    __name__ = 'sale.subscription'
+
+    @classmethod
+    def billing_run(cls, date=None):
+        """Bill every active contract due on date.
+
+        The cron and the wizard both call this. Contracts are billed in
+        chunks, each in its own transaction, so one failing contract
+        does not roll back the others and a killed run loses at most the
+        chunk under way (which the next run bills again)."""
+        pool = Pool()
+        Date = pool.get('ir.date')
+        Configuration = pool.get('sale.configuration')
+        if date is None:
+            date = Date.today()
+        chunk = Configuration(1).contract_billing_chunk or 500
+        ids = cls._billing_due_ids(date)
+        result = {'contracts': 0, 'invoices': 0, 'errors': []}
+        for sub_ids in grouped_slice(ids, chunk):
+            cls._billing_run_chunk(list(sub_ids), date, result)
+        return result
+
+    @classmethod
+    def _billing_due_ids(cls, date):
+        "Return the ids of the contracts due for billing on date"
+        transaction = Transaction()
+        company_id = transaction.context.get('company', -1)
+        table = cls.__table__()
+        cursor = transaction.connection.cursor()
+        cursor.execute(*table.select(
+                table.id,
+                where=(table.state == 'running')
+                & (table.company == company_id)
+                & (table.next_billing_date <= date),
+                order_by=[table.id.asc]))
+        return [i for i, in cursor]
+
+    @classmethod
+    def _billing_run_chunk(cls, ids, date, result):
+        transaction = Transaction()
+        context = dict(transaction.context, subscription_billing=True)
+        for attempt in range(CHUNK_RETRIES):
+            try:
+                with transaction.new_transaction(
+                        context=context) as chunk_transaction:
+                    contracts = cls._lock_for_billing(ids, date)
+                    invoices = cls.bill(contracts, date)
+                    chunk_transaction.commit()
+                result['contracts'] += len(contracts)
+                result['invoices'] += len(invoices)
+                return
+            except DatabaseOperationalError:
+                # A concurrent run holds or changed these contracts:
+                # start again with a fresh snapshot.
+                time.sleep(0.05 * (attempt + 1))
+                continue
+            except Exception as exception:
+                if len(ids) > 1:
+                    # Find the failing contract: bill the chunk one by one.
+                    for id_ in ids:
+                        cls._billing_run_chunk([id_], date, result)
+                    return
+                logger.warning(
+                    "billing contract %s failed", ids[0], exc_info=True)
+                result['errors'].append((ids[0], str(exception)))
+                return
+        logger.info("billing of %s left to the next run (busy)", ids)
+
+    @classmethod
+    def _lock_for_billing(cls, ids, date):
+        """Lock the contracts still due and return them.
+
+        Contracts locked by a concurrent run are skipped, not waited
+        for: that run bills them."""
+        transaction = Transaction()
+        database = transaction.database
+        table = cls.__table__()
+        cursor = transaction.connection.cursor()
+        where = (reduce_ids(table.id, ids)
+            & (table.state == 'running')
+            & (table.next_billing_date <= date))
+        query = table.select(table.id, where=where, order_by=[table.id.asc])
+        if database.has_select_for():
+            For = database.get_select_for_skip_locked()
+            query.for_ = For('UPDATE')
+        cursor.execute(*query)
+        return cls.browse([i for i, in cursor])
+
+    @classmethod
+    def bill(cls, contracts, date):
+        """Create the invoices of the periods due on date.
+
+        Works in the current transaction, batched: a few queries for all
+        the contracts, none per contract."""
+        pool = Pool()
+        Charge = pool.get('sale.subscription.charge')
+        Invoice = pool.get('account.invoice')
+        InvoiceLine = pool.get('account.invoice.line')
+        Configuration = pool.get('sale.configuration')
+        if not contracts:
+            return []
+        billed = Charge.billed_keys(contracts)
+        cache = {}
+        invoices, lines, charges = [], [], []
+        for contract in contracts:
+            for invoice, invoice_lines, line_charges in contract._get_bills(
+                    date, billed, cache):
+                invoices.append(invoice)
+                lines.extend(invoice_lines)
+                charges.extend(line_charges)
+            contract.next_billing_date = contract.compute_next_billing_date()
+        Invoice.save(invoices)
+        for line in lines:
+            line.invoice = line.invoice  # set after invoice got its id
+        InvoiceLine.save(lines)
+        for charge in charges:
+            charge.invoice = charge.invoice_line.invoice
+        Charge.save(charges)
+        cls.save(contracts)
+        if invoices:
+            Invoice.update_taxes(invoices)
+            if Configuration(1).contract_invoice_state == 'posted':
+                cls._post_invoices(invoices)
+        return invoices
+
+    @classmethod
+    def _post_invoices(cls, invoices):
+        pool = Pool()
+        Invoice = pool.get('account.invoice')
+        Invoice.validate_invoice(invoices)
+        Invoice._post(invoices)
+
+    def _get_bills(self, date, billed, cache):
+        """Yield (invoice, lines, charges) for each period due on date.
+
+        billed holds the (line, kind, period_start) keys already charged:
+        those are skipped, which makes a re-run bill only what is
+        missing."""
+        start = self.billed_until or (
+            self.financial_base_date or self.start_date)
+        first = not self.billed_until
+        for period_start, period_end, ratio in self.get_periods(start, date):
+            lines, charges = [], []
+            for key_line, kind, amount, quantity, unit_price, product, \
+                    description in self._get_period_charges(
+                        period_start, period_end, ratio, first):
+                first = False
+                if (key_line.id, kind, period_start) in billed:
+                    continue
+                charge, line = self._get_charge(
+                    key_line, kind, period_start, period_end, ratio, amount,
+                    quantity, unit_price, product, description, cache)
+                lines.append(line)
+                charges.append(charge)
+            self.billed_until = period_end
+            if lines:
+                invoice = self._get_billing_invoice(
+                    date, period_start, period_end, cache)
+                for line in lines:
+                    line.invoice = invoice
+                yield invoice, lines, charges
+            first = False
+
+    def _get_period_charges(self, period_start, period_end, ratio, first):
+        """Yield what a period charges: (line, kind, amount, quantity,
+        unit_price, product, description).
+
+        Override to add charge kinds (usage, add-ons, discounts)."""
+        plan = self.plan
+        total = Decimal(0)
+        lines = [l for l in self.lines
+            if (not l.start_date or l.start_date < period_end)
+            and (not l.end_date or l.end_date >= period_start)]
+        if not lines:
+            return
+        period = self._format_period(period_start, period_end)
+        for line in lines:
+            unit_price = self._round_unit_price(line.unit_price * ratio)
+            amount = self.currency.round(
+                Decimal(str(line.quantity)) * unit_price)
+            total += amount
+            description = '%s (%s)' % (
+                line.description or line.service.rec_name, period)
+            yield (line, 'recurring', amount, line.quantity, unit_price,
+                line.service.product, description)
+        if first and plan and plan.setup_fee:
+            yield (lines[0], 'setup', plan.setup_fee, 1, plan.setup_fee,
+                plan.setup_product, plan.setup_product.rec_name)
+        if plan and plan.minimum_charge:
+            minimum = self.currency.round(plan.minimum_charge * ratio)
+            if total < minimum:
+                difference = minimum - total
+                yield (lines[0], 'minimum', difference, 1, difference,
+                    lines[0].service.product,
+                    gettext('subscription_core.msg_minimum_charge_line',
+                        period=period))
+
+    @staticmethod
+    def _round_unit_price(unit_price):
+        """Round a (pro-rata) unit price to the invoice line's digits.
+
+        The charge amount is computed from the rounded unit price, so it
+        always equals the amount of its invoice line."""
+        pool = Pool()
+        InvoiceLine = pool.get('account.invoice.line')
+        digits = InvoiceLine.unit_price.digits[1]
+        # Half-even, as the host rounds currencies.
+        return unit_price.quantize(
+            Decimal(1).scaleb(-digits), rounding=ROUND_HALF_EVEN)
+
+    @staticmethod
+    def _format_period(period_start, period_end):
+        last = period_end - datetime.timedelta(1)
+        return '%s–%s' % (
+            period_start.strftime('%d/%m/%Y'), last.strftime('%d/%m/%Y'))
+
+    def _get_charge(self, key_line, kind, period_start, period_end, ratio,
+            amount, quantity, unit_price, product, description, cache):
+        pool = Pool()
+        Charge = pool.get('sale.subscription.charge')
+        InvoiceLine = pool.get('account.invoice.line')
+        account, taxes = self._get_product_accounting(product, cache)
+        invoice_line = InvoiceLine(
+            type='line',
+            company=self.company,
+            currency=self.currency,
+            product=product,
+            unit=product.sale_uom,
+            quantity=quantity,
+            unit_price=unit_price,
+            description=description,
+            account=account,
+            taxes=taxes,
+            origin=key_line)
+        charge = Charge(
+            contract=self, line=key_line, kind=kind,
+            period_start=period_start, period_end=period_end,
+            ratio=ratio.quantize(Decimal('0.000001')),
+            currency=self.currency, amount=amount,
+            invoice_line=invoice_line)
+        return charge, invoice_line
+
+    def _get_product_accounting(self, product, cache):
+        "Return the revenue account and taxes of product, cached per run"
+        key = ('product', product.id, self.party.customer_tax_rule)
+        if key not in cache:
+            account = product.account_revenue_used
+            taxes = []
+            pattern = {}
+            tax_rule = self.party.customer_tax_rule
+            for tax in product.customer_taxes_used:
+                if tax_rule:
+                    tax_ids = tax_rule.apply(tax, pattern)
+                    if tax_ids:
+                        taxes.extend(tax_ids)
+                    continue
+                taxes.append(tax.id)
+            if tax_rule:
+                tax_ids = tax_rule.apply(None, pattern)
+                if tax_ids:
+                    taxes.extend(tax_ids)
+            cache[key] = account, taxes
+        return cache[key]
+
+    def _get_billing_invoice(self, date, period_start, period_end, cache):
+        """Return the invoice for a period, issued on date.
+
+        It falls due on the period's billing day (its start when billed
+        in advance, its end in arrears), never before it is issued."""
+        pool = Pool()
+        Invoice = pool.get('account.invoice')
+        party = self.invoice_party or self.party
+        due = (period_start if self.get_billing_mode() == 'advance'
+            else period_end)
+        invoice = Invoice(
+            company=self.company,
+            type='out',
+            party=party,
+            invoice_address=self.invoice_address or party.address_get(
+                type='invoice'),
+            currency=self.currency,
+            account=party.account_receivable_used,
+            invoice_date=date,
+            payment_term_date=max(due, date),
+            payment_term=self.payment_term or party.customer_payment_term,
+            description=self._get_invoice_description(
+                period_start, period_end),
+            )
+        journal_key = ('journal', self.company.id)
+        if journal_key not in cache:
+            invoice.set_journal()
+            cache[journal_key] = invoice.journal
+        invoice.journal = cache[journal_key]
+        return invoice
+
+    def _get_invoice_description(self, period_start, period_end):
+        return '%s %s' % (
+            self.number or '', self._format_period(period_start, period_end))
+
+
+class BillingRunStart(ModelView):
+    "Billing Run"
+    __name__ = 'sale.subscription.billing_run.start'
+    date = fields.Date(
+        "Date", required=True,
+        help="Bill every period due on this date.")
+
+    @classmethod
+    def default_date(cls):
+        return Pool().get('ir.date').today()
+
+
+class BillingRunResult(ModelView):
+    "Billing Run Result"
+    __name__ = 'sale.subscription.billing_run.result'
+    contracts = fields.Integer("Contracts Billed", readonly=True)
+    invoices = fields.Integer("Invoices Created", readonly=True)
+    errors = fields.Text("Errors", readonly=True)
+
+
+class BillingRun(Wizard):
+    "Billing Run"
+    __name__ = 'sale.subscription.billing_run'
+    start = StateView(
+        'sale.subscription.billing_run.start',
+        'subscription_core.billing_run_start_view_form', [
+            Button("Cancel", 'end', 'tryton-cancel'),
+            Button("Bill", 'run', 'tryton-ok', default=True),
+            ])
+    run = StateTransition()
+    result = StateView(
+        'sale.subscription.billing_run.result',
+        'subscription_core.billing_run_result_view_form', [
+            Button("Close", 'end', 'tryton-close', default=True),
+            ])
+
+    def transition_run(self):
+        pool = Pool()
+        Contract = pool.get('sale.subscription')
+        self._result = Contract.billing_run(self.start.date)
+        return 'result'
+
+    def default_result(self, fields):
+        result = getattr(self, '_result', None) or {}
+        return {
+            'contracts': result.get('contracts', 0),
+            'invoices': result.get('invoices', 0),
+            'errors': '\n'.join(
+                '%s: %s' % e for e in result.get('errors', [])),
+            }
+

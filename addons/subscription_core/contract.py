@@ -1,0 +1,451 @@
+# This file is part of Ciclo. The COPYRIGHT file at the top level of
+# this repository contains the full copyright notices and license terms.
+import datetime
+from decimal import Decimal
+
+from dateutil.relativedelta import relativedelta
+
+from trytond.i18n import gettext
+from trytond.model import ModelView, Workflow, fields
+from trytond.modules.currency.fields import Monetary
+from trytond.pool import Pool, PoolMeta
+from trytond.pyson import Eval
+from trytond.transaction import Transaction
+
+from .exceptions import ContractError
+
+# Months per period for each recurrence frequency, to normalise a period
+# price into monthly recurring revenue (MRR).
+MONTHS_PER_FREQ = {
+    'yearly': Decimal(12),
+    'monthly': Decimal(1),
+    'weekly': Decimal(12) / Decimal(52),
+    'daily': Decimal(12) / Decimal(365),
+    }
+# Frequencies whose cycles are anchored on the contract's billing day.
+DAY_ANCHORED_FREQS = {'monthly', 'yearly'}
+
+
+class Contract(metaclass=PoolMeta):
+    __name__ = 'sale.subscription'
+
+    plan = fields.Many2One(
+        'sale.subscription.plan', "Plan",
+        domain=[
+            ('company', '=', Eval('company', -1)),
+            ('currency', '=', Eval('currency', -1)),
+            ],
+        states={
+            'readonly': Eval('state') != 'draft',
+            })
+    activation_date = fields.Date(
+        "Activation Date", readonly=True,
+        help="When the contract became active.")
+    financial_base_date = fields.Date(
+        "Financial Base Date",
+        states={
+            'readonly': ~Eval('state').in_(['draft', 'quotation']),
+            },
+        help="The date billing starts from; the first invoice is pro-rata "
+        "by days from it to the first billing day.")
+    billing_day = fields.Integer(
+        "Billing Day",
+        states={
+            'readonly': ~Eval('state').in_(['draft', 'quotation']),
+            },
+        help="The day of the month each cycle starts and falls due.")
+    next_billing_date = fields.Date(
+        "Next Billing Date", readonly=True,
+        help="When the next charge falls due for billing.")
+    billed_until = fields.Date(
+        "Billed Until", readonly=True,
+        help="The first day not yet billed.")
+    paid_until_date = fields.Date(
+        "Paid Until", readonly=True,
+        help="The last day covered by paid invoices.")
+    loyalty_end_date = fields.Date(
+        "Loyalty End Date",
+        states={
+            'readonly': ~Eval('state').in_(['draft', 'quotation']),
+            })
+    inclusion_reason = fields.Many2One(
+        'sale.subscription.reason', "Inclusion Reason",
+        domain=[('type', '=', 'inclusion')],
+        states={
+            'readonly': ~Eval('state').in_(['draft', 'quotation']),
+            })
+    salesperson = fields.Many2One(
+        'company.employee', "Salesperson",
+        domain=[('company', '=', Eval('company', -1))])
+    cancellation_reason = fields.Many2One(
+        'sale.subscription.reason', "Cancellation Reason",
+        domain=[('type', '=', 'cancellation')],
+        states={
+            'readonly': Eval('state').in_(['closed', 'cancelled']),
+            })
+    cancellation_date = fields.Date("Cancellation Date", readonly=True)
+    suspension_date = fields.Date("Suspension Date", readonly=True)
+    sale = fields.Many2One(
+        'sale.sale', "Sale", readonly=True, ondelete='RESTRICT')
+    charges = fields.One2Many(
+        'sale.subscription.charge', 'contract', "Charges", readonly=True)
+    events = fields.One2Many(
+        'sale.subscription.event', 'contract', "Events", readonly=True)
+    mrr = fields.Function(Monetary(
+            "MRR", currency='currency', digits='currency'), 'get_mrr')
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        cls.state.selection.insert(3, ('suspended', "Suspended"))
+        cls.state.selection = [
+            (k, "Active" if k == 'running' else v)
+            for k, v in cls.state.selection]
+        cls._transitions |= {
+            ('running', 'suspended'),
+            ('suspended', 'running'),
+            ('running', 'cancelled'),
+            ('suspended', 'cancelled'),
+            ('suspended', 'closed'),
+            }
+        # An active contract is ended by cancellation, not sent back to
+        # draft: its charges and ledger must stay.
+        cls._transitions.discard(('running', 'draft'))
+        cls._buttons['cancel']['invisible'] = ~Eval('state').in_(
+            ['draft', 'quotation', 'running', 'suspended'])
+        cls._buttons['draft']['invisible'] = ~Eval('state').in_(
+            ['quotation'])
+        cls._buttons.update({
+                'suspend': {
+                    'invisible': Eval('state') != 'running',
+                    'icon': 'tryton-switch',
+                    'depends': ['state'],
+                    },
+                'reactivate': {
+                    'invisible': Eval('state') != 'suspended',
+                    'icon': 'tryton-forward',
+                    'depends': ['state'],
+                    },
+                })
+        cls._sql_indexes.add(
+            cls._billing_due_index())
+
+    @classmethod
+    def _billing_due_index(cls):
+        from trytond.model import Index
+        t = cls.__table__()
+        return Index(
+            t,
+            (t.company, Index.Equality()),
+            (t.next_billing_date, Index.Range()),
+            where=t.state == 'running')
+
+    @classmethod
+    def default_billing_day(cls):
+        pool = Pool()
+        Configuration = pool.get('sale.configuration')
+        days = Configuration(1).get_due_days()
+        return days[0] if days else None
+
+    @fields.depends('plan', 'lines', 'start_date')
+    def on_change_plan(self):
+        if not self.plan:
+            return
+        self.invoice_recurrence = self.plan.recurrence
+        if not self.lines:
+            self.lines = [self._get_plan_line()]
+
+    def _get_plan_line(self, quantity=1, unit_price=None):
+        "Return a contract line for the plan's service"
+        pool = Pool()
+        Line = pool.get('sale.subscription.line')
+        line = Line(
+            service=self.plan.service,
+            quantity=quantity,
+            unit=self.plan.service.product.sale_uom,
+            unit_price=(
+                self.plan.price if unit_price is None else unit_price),
+            start_date=self.start_date,
+            description=self.plan.name)
+        return line
+
+    @classmethod
+    def validate_fields(cls, contracts, field_names):
+        super().validate_fields(contracts, field_names)
+        cls.check_billing_day(contracts, field_names)
+
+    @classmethod
+    def check_billing_day(cls, contracts, field_names=None):
+        pool = Pool()
+        Configuration = pool.get('sale.configuration')
+        if field_names and 'billing_day' not in field_names:
+            return
+        days = Configuration(1).get_due_days()
+        for contract in contracts:
+            if (contract.billing_day is not None and days
+                    and contract.billing_day not in days):
+                raise ContractError(gettext(
+                        'subscription_core.msg_billing_day_not_allowed',
+                        contract=contract.rec_name,
+                        day=contract.billing_day,
+                        days=', '.join(map(str, days))))
+
+    # MRR ---------------------------------------------------------------
+
+    def get_months_per_period(self):
+        "Return how many months one billing period spans"
+        recurrence = self.plan.recurrence if self.plan else (
+            self.invoice_recurrence)
+        rule = recurrence.rules[0] if recurrence and recurrence.rules else None
+        if not rule:
+            return Decimal(1)
+        return MONTHS_PER_FREQ[rule.freq] * (rule.interval or 1)
+
+    def compute_mrr(self, lines=None):
+        "Return the monthly recurring revenue of the active lines"
+        if lines is None:
+            lines = self.lines
+        total = sum(
+            (Decimal(str(l.quantity or 0)) * (l.unit_price or 0)
+                for l in lines), Decimal(0))
+        mrr = total / self.get_months_per_period()
+        return self.currency.round(mrr) if self.currency else mrr
+
+    def get_mrr(self, name):
+        if self.state not in {'running'}:
+            return Decimal(0)
+        return self.compute_mrr()
+
+    # Billing periods ---------------------------------------------------
+
+    def _first_anchor(self, base):
+        "Return the first cycle start on or after base"
+        rule = self.invoice_recurrence.rules[0]
+        if rule.freq in DAY_ANCHORED_FREQS and self.billing_day:
+            anchor = base.replace(day=self.billing_day)
+            if anchor < base:
+                anchor += relativedelta(months=1)
+            return anchor
+        return base
+
+    def _cycle_starts(self, anchor):
+        "Yield the cycle start dates from anchor"
+        rruleset = self.invoice_recurrence.rruleset(
+            datetime.datetime.combine(anchor, datetime.time()))
+        for dt in rruleset:
+            yield dt.date()
+
+    def get_periods(self, start, until):
+        """Yield (period_start, period_end, ratio) to bill from start.
+
+        period_end is exclusive. The first period runs from the financial
+        base date to the first billing day and its ratio is the share of
+        days of the following full cycle; later periods have ratio 1.
+        Stops at the first period not due on until (advance billing is due
+        when the period starts, arrears billing when it ends).
+        """
+        base = self.financial_base_date or self.start_date
+        anchor = self._first_anchor(base)
+        advance = self.get_billing_mode() == 'advance'
+        end_date = self.end_date or datetime.date.max
+        starts = self._cycle_starts(anchor)
+        cycle_start = next(starts)
+        cycle_next = next(starts, None)
+        if base < anchor and start <= base:
+            full = (cycle_next or anchor + relativedelta(months=1)) - anchor
+            period_end = min(anchor, end_date + datetime.timedelta(1))
+            ratio = Decimal((period_end - base).days) / Decimal(full.days)
+            if (base if advance else period_end) > until:
+                return
+            yield base, period_end, ratio
+        while cycle_start is not None and cycle_start <= end_date:
+            period_end = cycle_next or (
+                cycle_start + relativedelta(months=1))
+            if cycle_start >= start:
+                full_days = (period_end - cycle_start).days
+                stop = min(period_end, end_date + datetime.timedelta(1))
+                ratio = Decimal((stop - cycle_start).days) / Decimal(
+                    full_days)
+                if (cycle_start if advance else stop) > until:
+                    return
+                yield cycle_start, stop, ratio
+            cycle_start, cycle_next = cycle_next, next(starts, None)
+
+    def get_billing_mode(self):
+        return self.plan.billing_mode if self.plan else 'advance'
+
+    def compute_next_billing_date(self):
+        "Return when the first unbilled period falls due"
+        start = self.billed_until or (
+            self.financial_base_date or self.start_date)
+        for period_start, period_end, _ in self.get_periods(
+                start, datetime.date.max):
+            return (period_start if self.get_billing_mode() == 'advance'
+                else period_end)
+
+    # Workflow ----------------------------------------------------------
+
+    @classmethod
+    @ModelView.button
+    @Workflow.transition('running')
+    def run(cls, contracts):
+        pool = Pool()
+        Date = pool.get('ir.date')
+        Event = pool.get('sale.subscription.event')
+        today = Date.today()
+        starting = [c for c in contracts if c.state != 'suspended']
+        super().run(starting)
+        events = []
+        for contract in starting:
+            if not contract.activation_date:
+                contract.activation_date = contract.start_date or today
+            if not contract.financial_base_date:
+                trial = (contract.plan.trial_days or 0) if contract.plan else 0
+                contract.financial_base_date = (
+                    contract.start_date + datetime.timedelta(trial))
+            if contract.plan and not contract.loyalty_end_date:
+                months = contract.plan.loyalty_months or 0
+                if months:
+                    contract.loyalty_end_date = (
+                        contract.activation_date
+                        + relativedelta(months=months))
+            contract.next_billing_date = contract.compute_next_billing_date()
+            events.append(contract._get_event(
+                    'start', contract.activation_date,
+                    Decimal(0), contract.compute_mrr()))
+        cls.save(starting)
+        Event.save(events)
+
+    @classmethod
+    @ModelView.button
+    @Workflow.transition('suspended')
+    def suspend(cls, contracts, date=None):
+        pool = Pool()
+        Date = pool.get('ir.date')
+        Event = pool.get('sale.subscription.event')
+        date = date or Date.today()
+        events = []
+        for contract in contracts:
+            contract.suspension_date = date
+            events.append(contract._get_event(
+                    'suspension', date, contract.compute_mrr(), Decimal(0)))
+        cls.save(contracts)
+        Event.save(events)
+
+    @classmethod
+    @ModelView.button
+    @Workflow.transition('running')
+    def reactivate(cls, contracts, date=None):
+        pool = Pool()
+        Date = pool.get('ir.date')
+        Event = pool.get('sale.subscription.event')
+        date = date or Date.today()
+        events = []
+        for contract in contracts:
+            # The suspended days are not billed: billing resumes on the
+            # reactivation day, pro-rata to the next billing day.
+            if (contract.billed_until or date) < date:
+                contract.billed_until = date
+                contract.financial_base_date = date
+            contract.suspension_date = None
+            contract.next_billing_date = contract.compute_next_billing_date()
+            events.append(contract._get_event(
+                    'reactivation', date, Decimal(0),
+                    contract.compute_mrr()))
+        cls.save(contracts)
+        Event.save(events)
+
+    @classmethod
+    @ModelView.button
+    @Workflow.transition('cancelled')
+    def cancel(cls, contracts, date=None):
+        pool = Pool()
+        Date = pool.get('ir.date')
+        Event = pool.get('sale.subscription.event')
+        date = date or Date.today()
+        events = []
+        to_save = []
+        for contract in contracts:
+            if contract.activation_date:
+                if not contract.cancellation_reason:
+                    raise ContractError(gettext(
+                            'subscription_core.msg_cancellation_reason_required',
+                            contract=contract.rec_name))
+                mrr = (contract.compute_mrr()
+                    if contract.state == 'running' else Decimal(0))
+                events.append(contract._get_event(
+                        'cancellation', date, mrr, Decimal(0),
+                        reason=contract.cancellation_reason))
+                contract.cancellation_date = date
+                contract.end_date = max(
+                    date, contract.start_date or date)
+                contract.next_billing_date = None
+                to_save.append(contract)
+        cls.save(to_save)
+        Event.save(events)
+        super().cancel(contracts)
+
+    @classmethod
+    @Workflow.transition('closed')
+    def close(cls, contracts):
+        pool = Pool()
+        Event = pool.get('sale.subscription.event')
+        events = []
+        for contract in contracts:
+            mrr = (contract.compute_mrr()
+                if contract.state == 'running' else Decimal(0))
+            events.append(contract._get_event(
+                    'close', contract.end_date or contract.billed_until,
+                    mrr, Decimal(0)))
+            contract.next_billing_date = None
+        super().close(contracts)
+        Event.save(events)
+
+    def _get_event(self, type_, date, mrr_before, mrr_after, reason=None):
+        pool = Pool()
+        Event = pool.get('sale.subscription.event')
+        return Event(
+            contract=self, type=type_, date=date,
+            mrr_before=mrr_before, mrr_after=mrr_after,
+            currency=self.currency, reason=reason,
+            user=Transaction().user)
+
+    @classmethod
+    def copy(cls, contracts, default=None):
+        default = default.copy() if default is not None else {}
+        for name in ['activation_date', 'next_billing_date', 'billed_until',
+                'paid_until_date', 'cancellation_date', 'suspension_date',
+                'charges', 'events', 'sale', 'financial_base_date',
+                'loyalty_end_date']:
+            default.setdefault(name, None)
+        return super().copy(contracts, default=default)
+
+    # Paid-until ------------------------------------------------------
+
+    @classmethod
+    def update_paid_until(cls, contracts):
+        """Set paid-until to the day before the first unpaid charge.
+
+        Paid-until only moves over an unbroken run of paid periods."""
+        pool = Pool()
+        Charge = pool.get('sale.subscription.charge')
+        charges = Charge.search([
+                ('contract', 'in', [c.id for c in contracts]),
+                ('invoice', '!=', None),
+                ], order=[('contract', 'ASC'), ('period_start', 'ASC')])
+        by_contract = {}
+        for charge in charges:
+            by_contract.setdefault(charge.contract, []).append(charge)
+        to_save = []
+        for contract in contracts:
+            paid_until = None
+            for charge in by_contract.get(contract, []):
+                if charge.invoice.state != 'paid':
+                    break
+                end = charge.period_end - datetime.timedelta(1)
+                paid_until = max(paid_until or end, end)
+            if paid_until != contract.paid_until_date:
+                contract.paid_until_date = paid_until
+                to_save.append(contract)
+        cls.save(to_save)
+
