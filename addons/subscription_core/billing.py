@@ -11,7 +11,7 @@ from trytond.model.exceptions import AccessError
 from trytond.modules.currency.fields import Monetary
 from trytond.pool import Pool, PoolMeta
 from trytond.tools import grouped_slice, reduce_ids
-from trytond.transaction import Transaction
+from trytond.transaction import Transaction, TransactionError
 from trytond.wizard import Button, StateTransition, StateView, Wizard
 
 from trytond.backend import DatabaseOperationalError
@@ -143,17 +143,27 @@ class Contract(metaclass=PoolMeta):
     @classmethod
     def _billing_run_chunk(cls, ids, date, result):
         transaction = Transaction()
-        context = dict(transaction.context, subscription_billing=True)
+        extras = {}
         for attempt in range(CHUNK_RETRIES):
             try:
                 with transaction.new_transaction(
-                        context=context) as chunk_transaction:
+                        **extras) as chunk_transaction, \
+                        chunk_transaction.set_context(
+                            subscription_billing=True,
+                            # No one is there to answer a warning.
+                            _skip_warnings=True):
                     contracts = cls._lock_for_billing(ids, date)
                     invoices = cls.bill(contracts, date)
                     chunk_transaction.commit()
                 result['contracts'] += len(contracts)
                 result['invoices'] += len(invoices)
                 return
+            except TransactionError as exception:
+                # The host's protocol: locks (e.g. the strict invoice
+                # sequence) are taken when the transaction starts, so
+                # start again with them.
+                exception.fix(extras)
+                continue
             except DatabaseOperationalError:
                 # A concurrent run holds or changed these contracts:
                 # start again with a fresh snapshot.
@@ -167,7 +177,8 @@ class Contract(metaclass=PoolMeta):
                     return
                 logger.warning(
                     "billing contract %s failed", ids[0], exc_info=True)
-                result['errors'].append((ids[0], str(exception)))
+                result['errors'].append(
+                    (ids[0], str(exception) or repr(exception)))
                 return
         logger.info("billing of %s left to the next run (busy)", ids)
 

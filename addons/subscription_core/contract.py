@@ -247,23 +247,28 @@ class Contract(metaclass=PoolMeta):
         base = self.financial_base_date or self.start_date
         anchor = self._first_anchor(base)
         advance = self.get_billing_mode() == 'advance'
-        end_date = self.end_date or datetime.date.max
+        # The contract's last day is billed: periods stop the day after.
+        limit = (self.end_date + datetime.timedelta(1)
+            if self.end_date else None)
+
+        def clip(day):
+            return min(day, limit) if limit else day
         starts = self._cycle_starts(anchor)
         cycle_start = next(starts)
         cycle_next = next(starts, None)
         if base < anchor and start <= base:
             full = (cycle_next or anchor + relativedelta(months=1)) - anchor
-            period_end = min(anchor, end_date + datetime.timedelta(1))
+            period_end = clip(anchor)
             ratio = Decimal((period_end - base).days) / Decimal(full.days)
             if (base if advance else period_end) > until:
                 return
             yield base, period_end, ratio
-        while cycle_start is not None and cycle_start <= end_date:
+        while cycle_start is not None and (not limit or cycle_start < limit):
             period_end = cycle_next or (
                 cycle_start + relativedelta(months=1))
             if cycle_start >= start:
                 full_days = (period_end - cycle_start).days
-                stop = min(period_end, end_date + datetime.timedelta(1))
+                stop = clip(period_end)
                 ratio = Decimal((stop - cycle_start).days) / Decimal(
                     full_days)
                 if (cycle_start if advance else stop) > until:

@@ -2,6 +2,7 @@
 # this repository contains the full copyright notices and license terms.
 from trytond.model import fields
 from trytond.pool import Pool, PoolMeta
+from trytond.pyson import Eval
 
 
 class Sale(metaclass=PoolMeta):
@@ -9,6 +10,19 @@ class Sale(metaclass=PoolMeta):
 
     contracts = fields.One2Many(
         'sale.subscription', 'sale', "Contracts", readonly=True)
+    contract_billing_day = fields.Integer(
+        "Contract Billing Day",
+        states={
+            'readonly': Eval('state') != 'draft',
+            },
+        help="The day of the month the contracts created by this sale "
+        "fall due.")
+
+    @classmethod
+    def default_contract_billing_day(cls):
+        pool = Pool()
+        Contract = pool.get('sale.subscription')
+        return Contract.default_billing_day()
 
     @classmethod
     def process(cls, sales):
@@ -65,7 +79,8 @@ class Sale(metaclass=PoolMeta):
             salesperson=getattr(self, 'employee', None)
             or self.confirmed_by,
             )
-        contract.billing_day = Contract.default_billing_day()
+        contract.billing_day = (
+            self.contract_billing_day or Contract.default_billing_day())
         contract.lines = [contract._get_plan_line(
                 quantity=line.quantity, unit_price=line.unit_price)]
         return contract
