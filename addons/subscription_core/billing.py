@@ -236,8 +236,6 @@ class Contract(metaclass=PoolMeta):
                 charges.extend(line_charges)
             contract.next_billing_date = contract.compute_next_billing_date()
         Invoice.save(invoices)
-        for line in lines:
-            line.invoice = line.invoice  # set after invoice got its id
         InvoiceLine.save(lines)
         for charge in charges:
             charge.invoice = charge.invoice_line.invoice

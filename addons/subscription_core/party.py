@@ -7,8 +7,9 @@ from trytond.pool import Pool, PoolMeta
 from . import documents
 from .exceptions import PartyPolicyError
 
-# Tryton's identifier types for Brazilian taxpayers (validated by stdnum).
-BR_TAX_TYPES = ('br_cpf', 'br_cnpj')
+# Tryton's identifier types for Brazilian taxpayers (validated by stdnum):
+# CPF, and CNPJ, which the host names br_vat (its alias for br_cnpj).
+BR_TAX_TYPES = ('br_cpf', 'br_vat')
 
 
 class Configuration(metaclass=PoolMeta):
