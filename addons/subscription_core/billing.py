@@ -23,6 +23,11 @@ logger = logging.getLogger(__name__)
 # strict invoice sequence makes concurrent runs post one chunk at a time.
 CHUNK_PATIENCE = 300
 
+# Locks each database's billing chunks learned they need (the host's
+# protocol raises and restarts a transaction for each lock it meets): the
+# next runs take them up front instead of billing a chunk again per lock.
+_learned_locks = {}
+
 
 class Charge(ModelSQL, ModelView):
     """Contract Charge
@@ -122,9 +127,8 @@ class Contract(metaclass=PoolMeta):
         chunk = Configuration(1).contract_billing_chunk or 500
         ids = cls._billing_due_ids(date)
         result = {'contracts': 0, 'invoices': 0, 'busy': 0, 'errors': []}
-        # The locks the first chunk learns it needs (host's protocol) are
-        # taken up front by the next ones instead of redoing their work.
-        extras = {}
+        extras = _learned_locks.setdefault(
+            Transaction().database.name, {})
         for sub_ids in grouped_slice(ids, chunk):
             cls._billing_run_chunk(list(sub_ids), date, result, extras)
         return result
