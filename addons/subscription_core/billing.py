@@ -10,7 +10,7 @@ from trytond.model import Index, ModelSQL, ModelView, Unique, fields
 from trytond.model.exceptions import AccessError
 from trytond.modules.currency.fields import Monetary
 from trytond.pool import Pool, PoolMeta
-from trytond.tools import grouped_slice, reduce_ids
+from trytond.tools import grouped_slice
 from trytond.transaction import Transaction, TransactionError
 from trytond.wizard import Button, StateTransition, StateView, Wizard
 
@@ -88,10 +88,10 @@ class Charge(ModelSQL, ModelView):
         table = cls.__table__()
         cursor = Transaction().connection.cursor()
         keys = set()
-        for sub_ids in grouped_slice([c.id for c in contracts]):
+        for sub_ids in grouped_slice([c.id for c in contracts], 1000):
             cursor.execute(*table.select(
                     table.line, table.kind, table.period_start,
-                    where=reduce_ids(table.contract, sub_ids)))
+                    where=table.contract.in_(list(sub_ids))))
             for line, kind, period_start in cursor:
                 if isinstance(period_start, str):
                     # SQLite returns dates as text
@@ -206,7 +206,7 @@ class Contract(metaclass=PoolMeta):
         database = transaction.database
         table = cls.__table__()
         cursor = transaction.connection.cursor()
-        where = (reduce_ids(table.id, ids)
+        where = (table.id.in_(ids)
             & (table.state == 'running')
             & (table.next_billing_date <= date))
         query = table.select(table.id, where=where, order_by=[table.id.asc])

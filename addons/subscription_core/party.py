@@ -36,15 +36,18 @@ class Party(metaclass=PoolMeta):
         cls.check_registration_policy(parties)
 
     @classmethod
-    def check_registration_policy(cls, parties):
-        "Enforce the registration policy of the party configuration"
+    def check_registration_policy(cls, parties, identifiers=True):
+        """Enforce the registration policy of the party configuration.
+
+        identifiers=False checks only the contact mechanisms: they are
+        validated while a new party's other lists may not exist yet."""
         pool = Pool()
         Configuration = pool.get('party.configuration')
         config = Configuration(1)
         for party in parties:
             if not party.active:
                 continue
-            if config.require_tax_identifier and not any(
+            if identifiers and config.require_tax_identifier and not any(
                     i.type in BR_TAX_TYPES for i in party.identifiers):
                 raise PartyPolicyError(gettext(
                         'subscription_core.msg_party_tax_identifier_required',
@@ -123,7 +126,7 @@ class ContactMechanism(metaclass=PoolMeta):
         def check():
             Party = Pool().get('party.party')
             Party.check_registration_policy(
-                Party.browse([p.id for p in parties]))
+                Party.browse([p.id for p in parties]), identifiers=False)
         return callback + [check]
 
     @classmethod
@@ -131,4 +134,5 @@ class ContactMechanism(metaclass=PoolMeta):
         super().validate(mechanisms)
         pool = Pool()
         Party = pool.get('party.party')
-        Party.check_registration_policy(list({m.party for m in mechanisms}))
+        Party.check_registration_policy(
+            list({m.party for m in mechanisms}), identifiers=False)

@@ -79,11 +79,19 @@ class Sale(metaclass=PoolMeta):
             salesperson=getattr(self, 'employee', None)
             or self.confirmed_by,
             )
+        contract.inclusion_reason = self._get_contract_inclusion_reason()
         contract.billing_day = (
             self.contract_billing_day or Contract.default_billing_day())
         contract.lines = [contract._get_plan_line(
                 quantity=line.quantity, unit_price=line.unit_price)]
         return contract
+
+
+    def _get_contract_inclusion_reason(self):
+        pool = Pool()
+        ModelData = pool.get('ir.model.data')
+        Reason = pool.get('sale.subscription.reason')
+        return Reason(ModelData.get_id('subscription_core', 'reason_new_sale'))
 
 
 class SaleLine(metaclass=PoolMeta):

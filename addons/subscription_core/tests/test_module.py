@@ -30,8 +30,12 @@ class SubscriptionCoreTestCase(CompanyTestMixin, ModuleTestCase):
         self.set_policy(require_tax_identifier=True)
         with self.assertRaisesRegex(PartyPolicyError, 'CPF or CNPJ'):
             Party.create([{'name': "No document"}])
+        # Contact mechanisms may be created before the identifiers.
         party, = Party.create([{
                     'name': "With CPF",
+                    'contact_mechanisms': [('create', [{
+                                    'type': 'email',
+                                    'value': 'a@example.com'}])],
                     'identifiers': [('create', [{
                                     'type': 'br_cpf',
                                     'code': '390.533.447-05'}])],
