@@ -337,77 +337,25 @@ def init_database(database, module):
 
 def base_setup(with_plan):
     """Company, chart, fiscal year with invoice sequences, 5% tax, service
-    product, monthly recurrence, subscription service (and Ciclo's plan).
-    The same data in both databases (stock: the service consumes
-    monthly)."""
-    from trytond.modules.account.tests import create_chart, get_fiscalyear
-    from trytond.modules.account_invoice.tests import set_invoice_sequences
-    from trytond.modules.company.tests import create_company, set_company
+    product, monthly recurrence, subscription service (and Ciclo's plan):
+    the test suite's set-up, the same data in both databases (stock: the
+    service consumes monthly)."""
+    from trytond.modules.company.tests import set_company
+    from trytond.modules.subscription_core.tests.tools import (
+        create_service_setup)
     from trytond.pool import Pool
-    pool = Pool()
-    FiscalYear = pool.get('account.fiscalyear')
-    Account = pool.get('account.account')
-    Tax = pool.get('account.tax')
-    Category = pool.get('product.category')
-    Template = pool.get('product.template')
-    Uom = pool.get('product.uom')
-    RuleSet = pool.get('sale.subscription.recurrence.rule.set')
-    Service = pool.get('sale.subscription.service')
-
-    company = create_company()
-    with set_company(company):
-        create_chart(company)
-        fiscalyear = set_invoice_sequences(get_fiscalyear(company, DATE))
-        fiscalyear.save()
-        FiscalYear.create_period([fiscalyear])
-        revenue, = Account.search([
-                ('company', '=', company.id),
-                ('type.revenue', '=', True),
-                ('closed', '!=', True),
-                ], limit=1)
-        tax_account, = Account.search([
-                ('company', '=', company.id),
-                ('code', '=', '6.3.6'),
-                ], limit=1)
-        tax, = Tax.create([{
-                    'name': 'ISS 5%', 'description': 'ISS 5%',
-                    'type': 'percentage', 'rate': Decimal('.05'),
-                    'invoice_account': tax_account.id,
-                    'credit_note_account': tax_account.id,
-                    }])
-        category, = Category.create([{
-                    'name': 'Services', 'accounting': True,
-                    'account_revenue': revenue.id,
-                    'customer_taxes': [('add', [tax.id])],
-                    }])
-        unit, = Uom.search([('name', '=', 'Unit')])
-        template, = Template.create([{
-                    'name': 'Fibra 500 Mega', 'type': 'service',
-                    'default_uom': unit.id, 'salable': True,
-                    'sale_uom': unit.id,
-                    'list_price': PRICE, 'account_category': category.id,
-                    'products': [('create', [{}])],
-                    }])
-        product, = template.products
-        monthly, = RuleSet.create([{
-                    'name': 'Monthly',
-                    'rules': [('create', [{
-                                    'freq': 'monthly', 'interval': 1}])],
-                    }])
-        service, = Service.create([{
-                    'product': product.id,
-                    'consumption_recurrence': (
-                        None if with_plan else monthly.id),
-                    }])
-        ids = {
-            'company': company.id,
-            'currency': company.currency.id,
-            'unit': unit.id,
-            'service': service.id,
-            'monthly': monthly.id,
-            }
-        if with_plan:
-            Plan = pool.get('sale.subscription.plan')
+    company, product, monthly, service = create_service_setup(
+        DATE, PRICE, consumption=not with_plan)
+    ids = {
+        'company': company.id,
+        'currency': company.currency.id,
+        'unit': product.sale_uom.id,
+        'service': service.id,
+        'monthly': monthly.id,
+        }
+    if with_plan:
+        Plan = Pool().get('sale.subscription.plan')
+        with set_company(company):
             plan, = Plan.create([{
                         'name': 'Fibra 500', 'code': 'F500',
                         'company': company.id,
@@ -415,7 +363,7 @@ def base_setup(with_plan):
                         'product': product.id, 'service': service.id,
                         'recurrence': monthly.id, 'price': PRICE,
                         }])
-            ids['plan'] = plan.id
+        ids['plan'] = plan.id
     return ids
 
 

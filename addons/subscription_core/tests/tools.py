@@ -10,9 +10,13 @@ from trytond.modules.company.tests import create_company, set_company
 from trytond.pool import Pool
 
 
-def create_billing_setup(today, price=Decimal('99.90')):
-    """Create a company with a chart, a fiscal year, a 5% tax and a
-    monthly plan billed in advance; return (company, plan)."""
+def create_service_setup(today, price=Decimal('99.90'), consumption=False):
+    """Create a company with a chart, a fiscal year, a 5% tax, a service
+    product, a monthly recurrence and a subscription service (host models
+    only, so the benchmark sets up the stock path with it too).
+
+    consumption: the service consumes monthly (the stock path's way).
+    Return (company, product, monthly, service)."""
     pool = Pool()
     FiscalYear = pool.get('account.fiscalyear')
     Account = pool.get('account.account')
@@ -22,7 +26,6 @@ def create_billing_setup(today, price=Decimal('99.90')):
     Uom = pool.get('product.uom')
     RuleSet = pool.get('sale.subscription.recurrence.rule.set')
     Service = pool.get('sale.subscription.service')
-    Plan = pool.get('sale.subscription.plan')
 
     company = create_company()
     with set_company(company):
@@ -64,7 +67,21 @@ def create_billing_setup(today, price=Decimal('99.90')):
                     'rules': [('create', [{
                                     'freq': 'monthly', 'interval': 1}])],
                     }])
-        service, = Service.create([{'product': product.id}])
+        service, = Service.create([{
+                    'product': product.id,
+                    'consumption_recurrence': (
+                        monthly.id if consumption else None),
+                    }])
+    return company, product, monthly, service
+
+
+def create_billing_setup(today, price=Decimal('99.90')):
+    """Create what create_service_setup does and a monthly plan billed in
+    advance; return (company, plan)."""
+    pool = Pool()
+    Plan = pool.get('sale.subscription.plan')
+    company, product, monthly, service = create_service_setup(today, price)
+    with set_company(company):
         plan, = Plan.create([{
                     'name': 'Fibra 500', 'code': 'F500',
                     'company': company.id,
