@@ -2,9 +2,10 @@
 # this repository contains the full copyright notices and license terms.
 """The `ciclo` command: format tools for operators and conformance runs."""
 import argparse
-import csv
 import importlib
 import sys
+
+from ciclo.conformance import check_csv_rows
 
 # Command groups contributed by the modules' plain-Python format code:
 # (module path, description). Each module has register(subparsers).
@@ -40,25 +41,22 @@ def doc_check(args):
 def conformance_docs(path, root=None):
     """Check every row of a docs vectors file (value,valid,source)."""
     from trytond.modules.subscription_core import documents
-    passed = failed = 0
-    with open(path, newline='', encoding='utf-8') as file:
-        for n, row in enumerate(csv.DictReader(file), 2):
-            # The file writes a newline inside a value as the two
-            # characters backslash-n.
-            value = row['value'].replace('\\n', '\n')
-            expected = row['valid'].strip().lower() == 'true'
-            try:
-                documents.check(value)
-                got, reason = True, 'valid'
-            except documents.DocumentError as exception:
-                got, reason = False, str(exception)
-            if got == expected:
-                passed += 1
-            else:
-                failed += 1
-                print("line %d: %r expected %s, got %s (%s)" % (
-                        n, row['value'], row['valid'], got, reason))
-    return passed, failed
+
+    def check_row(row):
+        # The file writes a newline inside a value as the two characters
+        # backslash-n.
+        value = row['value'].replace('\\n', '\n')
+        expected = row['valid'].strip().lower() == 'true'
+        try:
+            documents.check(value)
+            got, reason = True, 'valid'
+        except documents.DocumentError as exception:
+            got, reason = False, str(exception)
+        if got != expected:
+            return ['%r expected %s, got %s (%s)' % (
+                    row['value'], row['valid'], got, reason)]
+        return []
+    return check_csv_rows(path, check_row, root=root)
 
 
 def conformance(args):

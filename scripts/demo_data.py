@@ -197,7 +197,7 @@ def step(message):
 # --- 1. setup with proteus -------------------------------------------------
 
 def setup(database, config_file):
-    from proteus import Model, Wizard, config as pconfig
+    from proteus import Model, config as pconfig
     from trytond.modules.account.tests.tools import (
         create_chart, create_tax, get_accounts)
     from trytond.modules.account_invoice.tests.tools import (
@@ -590,7 +590,7 @@ class Demo:
         pool = self.pool
         Contract = pool.get('sale.subscription')
         rng = self.rng
-        with self.transaction() as transaction:
+        with self.transaction():
             contracts = Contract.search([], order=[('id', 'ASC')])
             # How each customer pays: 75% on time, 17% late, 8% never.
             profiles = {}
@@ -724,7 +724,7 @@ class Demo:
         Contract = pool.get('sale.subscription')
         Invoice = pool.get('account.invoice')
         Sale = pool.get('sale.sale')
-        with self.transaction(_check_access=False) as transaction:
+        with self.transaction(_check_access=False):
             contracts = Contract.search([])
             states = {'running': "Active", 'suspended': "Suspended",
                 'cancelled': "Cancelled", 'closed': "Closed",

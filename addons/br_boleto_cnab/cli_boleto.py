@@ -1,13 +1,13 @@
 # This file is part of Ciclo. The COPYRIGHT file at the top level of
 # this repository contains the full copyright notices and license terms.
 """`ciclo boleto` commands and the boleto vectors conformance check."""
-import csv
 import datetime as dt
 import json
 import re
 import sys
 from decimal import Decimal, InvalidOperation
-from pathlib import Path
+
+from ciclo.conformance import check_csv_rows
 
 from .boleto import BoletoError, parse, typed_line
 from .boleto_banks import make_boleto
@@ -106,31 +106,8 @@ def _check_row(row):
 
 
 def conformance_boleto(path, root=None):
-    """Check every row of a boleto vectors CSV; return (passed, failed).
-
-    Prints one line per failing row (row number = CSV line number)."""
-    path = Path(path)
-    if root is not None and not path.is_absolute():
-        path = Path(root) / path
-    passed = failed = 0
-    try:
-        with open(path, newline='', encoding='utf-8-sig') as file:
-            rows = list(csv.DictReader(file))
-    except (OSError, csv.Error, UnicodeDecodeError) as exc:
-        print('%s: cannot read: %s' % (path, exc))
-        return 0, 1
-    for number, row in enumerate(rows, 2):
-        try:
-            errors = _check_row(row)
-        except Exception as exc:  # a bad row must not stop the run
-            errors = ['%s: %s' % (type(exc).__name__, exc)]
-        if errors:
-            failed += 1
-            print('row %d (bank %s): %s' % (number, row.get('bank'),
-                    '; '.join(errors)))
-        else:
-            passed += 1
-    return passed, failed
+    """Check every row of a boleto vectors CSV; return (passed, failed)."""
+    return check_csv_rows(path, _check_row, label=lambda row: 'bank %s' % row.get('bank'), root=root)
 
 
 def _extra(items):
