@@ -167,19 +167,21 @@ def _fail(number, file, field, expected, got):
         % (number, file, field, expected, got))
 
 
-def conformance_cnab(path, root=None):
-    "Check expected.csv record values; return (passed, failed)"
+def _conformance_rows(path, root, check_row):
+    """Run check_row(number, row, root) → bool over every CSV row.
+
+    check_row prints its own failures; a row that raises counts as
+    failed: a broken row must not stop the run."""
     path = Path(path)
     root = Path(root) if root else path.parent
     passed = failed = 0
     with path.open(newline='', encoding='utf-8') as fh:
         rows = list(csv.DictReader(fh))
     for number, row in enumerate(rows, 1):
-        file = row.get('file', '')
         try:
-            ok = _check_row(number, row, root)
-        except Exception as exc:  # a broken row must not stop the run
-            _fail(number, file, 'exception', '', '%s: %s'
+            ok = check_row(number, row, root)
+        except Exception as exc:
+            _fail(number, row.get('file', ''), 'exception', '', '%s: %s'
                 % (type(exc).__name__, exc))
             ok = False
         if ok:
@@ -187,6 +189,11 @@ def conformance_cnab(path, root=None):
         else:
             failed += 1
     return passed, failed
+
+
+def conformance_cnab(path, root=None):
+    "Check expected.csv record values; return (passed, failed)"
+    return _conformance_rows(path, root, _check_row)
 
 
 def _check_row(number, row, root):
@@ -240,24 +247,7 @@ def _check_row(number, row, root):
 
 def conformance_cnab_files(path, root=None):
     "Check expected_file_level.csv; return (passed, failed)"
-    path = Path(path)
-    root = Path(root) if root else path.parent
-    passed = failed = 0
-    with path.open(newline='', encoding='utf-8') as fh:
-        rows = list(csv.DictReader(fh))
-    for number, row in enumerate(rows, 1):
-        file = row.get('file', '')
-        try:
-            ok = _check_file_row(number, row, root)
-        except Exception as exc:  # a broken row must not stop the run
-            _fail(number, file, 'exception', '', '%s: %s'
-                % (type(exc).__name__, exc))
-            ok = False
-        if ok:
-            passed += 1
-        else:
-            failed += 1
-    return passed, failed
+    return _conformance_rows(path, root, _check_file_row)
 
 
 def _check_file_row(number, row, root):
