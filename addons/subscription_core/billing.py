@@ -16,6 +16,8 @@ from trytond.wizard import Button, StateTransition, StateView, Wizard
 
 from trytond.backend import DatabaseOperationalError
 
+from .billing_writer import BillingWriter
+
 logger = logging.getLogger(__name__)
 
 # How long (seconds) a chunk keeps trying when it meets a concurrent run
@@ -224,31 +226,60 @@ class Contract(metaclass=PoolMeta):
         the contracts, none per contract."""
         pool = Pool()
         Charge = pool.get('sale.subscription.charge')
-        Invoice = pool.get('account.invoice')
-        InvoiceLine = pool.get('account.invoice.line')
         Configuration = pool.get('sale.configuration')
         if not contracts:
             return []
+        posted = Configuration(1).contract_invoice_state == 'posted'
         billed = Charge.billed_keys(contracts)
         cache = {}
-        invoices, lines, charges = [], [], []
+        bills = []
         for contract in contracts:
-            for invoice, invoice_lines, line_charges in contract._get_bills(
-                    date, billed, cache):
-                invoices.append(invoice)
-                lines.extend(invoice_lines)
-                charges.extend(line_charges)
+            bills.extend(contract._get_bills(date, billed, cache))
             contract.next_billing_date = contract.compute_next_billing_date()
+        invoices = []
+        if bills:
+            writer = cls._get_billing_writer(posted, date)
+            if writer:
+                fast, slow = [], []
+                for bill in bills:
+                    (fast if writer.prepare(*bill[:2]) else slow).append(bill)
+                bills = slow
+                if fast:
+                    invoices.extend(writer.write(fast))
+            if bills:
+                invoices.extend(cls._store_bills(bills, posted))
+        cls.save(contracts)
+        return invoices
+
+    @classmethod
+    def _get_billing_writer(cls, posted, date):
+        """Return the set-based writer of the billing invoices, or None
+        to store them all with the ORM (the context key
+        subscription_billing_orm forces it)."""
+        pool = Pool()
+        Date = pool.get('ir.date')
+        if (Transaction().context.get('subscription_billing_orm')
+                or not BillingWriter.available()):
+            return None
+        return BillingWriter(posted, Date.today())
+
+    @classmethod
+    def _store_bills(cls, bills, posted):
+        "Store bills, a list of (invoice, lines, charges), with the ORM"
+        pool = Pool()
+        Charge = pool.get('sale.subscription.charge')
+        Invoice = pool.get('account.invoice')
+        InvoiceLine = pool.get('account.invoice.line')
+        invoices = [b[0] for b in bills]
         Invoice.save(invoices)
-        InvoiceLine.save(lines)
+        InvoiceLine.save([l for b in bills for l in b[1]])
+        charges = [c for b in bills for c in b[2]]
         for charge in charges:
             charge.invoice = charge.invoice_line.invoice
         Charge.save(charges)
-        cls.save(contracts)
-        if invoices:
-            Invoice.update_taxes(invoices)
-            if Configuration(1).contract_invoice_state == 'posted':
-                cls._post_invoices(invoices)
+        Invoice.update_taxes(invoices)
+        if posted:
+            cls._post_invoices(invoices)
         return invoices
 
     @classmethod
