@@ -5,6 +5,7 @@ import datetime as dt
 import json
 import re
 import sys
+from dataclasses import MISSING, fields
 from decimal import Decimal, InvalidOperation
 
 from ciclo.conformance import check_csv_rows
@@ -12,7 +13,8 @@ from ciclo.conformance import check_csv_rows
 from .boleto import BoletoError, parse, typed_line
 from .boleto_banks import make_boleto
 
-__all__ = ['register', 'conformance_boleto', 'parse_note']
+__all__ = ['register', 'conformance_boleto', 'parse_note',
+    'document_from_json']
 
 _TOKEN = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)=([^\s;,()']+)")
 
@@ -158,6 +160,83 @@ def _decode(args):
     return 0
 
 
+_PARTY_KEYS = {'name', 'tax_id', 'address'}
+_MAKE_KEYS = {'agencia', 'conta', 'convenio', 'extra'}
+_DATE_KEYS = ('document_date', 'processing_date', 'due_date')
+_DECIMAL_KEYS = ('amount', 'fine_percent', 'interest_monthly_percent')
+
+
+def _party(value, name):
+    if not isinstance(value, dict) or set(value) - _PARTY_KEYS:
+        raise BoletoError('%s: must be an object with name, tax_id and '
+            'address (a list of lines)' % name)
+    from .boleto_pdf import Party
+    return Party(name=value.get('name', ''), tax_id=value.get('tax_id', ''),
+        address=tuple(value.get('address') or ()))
+
+
+def document_from_json(data, where='document'):
+    """Return the BoletoDocument of one JSON object.
+
+    Keys are BoletoDocument's fields (dates YYYY-MM-DD, amounts as
+    strings); without `barcode`, the barcode and printed nosso número are
+    computed from bank, agencia, conta, carteira, nosso_numero, convenio
+    and extra, as `ciclo boleto make` does."""
+    from .boleto_pdf import BoletoDocument  # see _pdf
+    if not isinstance(data, dict):
+        raise BoletoError('%s: must be a JSON object' % where)
+    known = {f.name for f in fields(BoletoDocument)} | _MAKE_KEYS
+    unknown = sorted(set(data) - known)
+    if unknown:
+        raise BoletoError('%s: unknown keys %s' % (where, ', '.join(unknown)))
+    computed = set() if data.get('barcode') else {'barcode'}
+    missing = sorted(f.name for f in fields(BoletoDocument)
+        if f.default is MISSING and f.default_factory is MISSING
+        and f.name not in data and f.name not in computed)
+    if missing:
+        raise BoletoError('%s: missing keys %s' % (where, ', '.join(missing)))
+    values = {k: v for k, v in data.items() if k not in _MAKE_KEYS}
+    for key in _DATE_KEYS:
+        values[key] = _date(values.get(key), '%s.%s' % (where, key))
+    for key in _DECIMAL_KEYS:
+        if values.get(key) is not None:
+            values[key] = _amount(str(values[key]))
+    for key in ('beneficiary', 'payer', 'guarantor'):
+        if values.get(key) is not None:
+            values[key] = _party(values[key], '%s.%s' % (where, key))
+    for key in ('instructions', 'description'):
+        values[key] = tuple(values.get(key) or ())
+    if not values.get('barcode'):
+        boleto = make_boleto(data.get('bank', ''), values['due_date'],
+            values['amount'], agencia=data.get('agencia'),
+            conta=data.get('conta'), carteira=data.get('carteira'),
+            nosso_numero=data.get('nosso_numero'),
+            convenio=data.get('convenio'), extra=data.get('extra'))
+        values['barcode'] = boleto.barcode
+        values['nosso_numero'] = boleto.nosso_numero
+    return BoletoDocument(**values)
+
+
+def _pdf(args):
+    # imported here: the other boleto commands must not need ReportLab
+    from .boleto_pdf import render_boleto_pdf
+    try:
+        with open(args.fields, encoding='utf-8') as file:
+            data = json.load(file)
+        items = data if isinstance(data, list) else [data]
+        documents = [document_from_json(item, 'document %d' % i)
+            for i, item in enumerate(items, 1)]
+        pdf = render_boleto_pdf(documents)
+    except (OSError, ValueError) as exc:
+        # BoletoError and json's errors are ValueErrors
+        print('error: %s' % exc, file=sys.stderr)
+        return 1
+    with open(args.output, 'wb') as file:
+        file.write(pdf)
+    print('%s: %d page(s)' % (args.output, len(documents)))
+    return 0
+
+
 def register(subparsers):
     "Add the `boleto` command group to an argparse subparsers object"
     parser = subparsers.add_parser('boleto', help='boleto barcode tools')
@@ -186,4 +265,11 @@ def register(subparsers):
         'due-date window (default: today)')
     decode.add_argument('--json', action='store_true')
     decode.set_defaults(func=_decode)
+
+    pdf = commands.add_parser('pdf',
+        help='render boleto PDF pages from a JSON file of fields')
+    pdf.add_argument('fields', help='JSON object (or list of objects) '
+        'with BoletoDocument fields; see document_from_json')
+    pdf.add_argument('-o', '--output', required=True, help='PDF to write')
+    pdf.set_defaults(func=_pdf)
     return parser
