@@ -8,6 +8,7 @@ from decimal import ROUND_HALF_EVEN, Decimal
 from trytond.i18n import gettext
 from trytond.model import Index, ModelSQL, ModelView, Unique, fields
 from trytond.model.exceptions import AccessError
+from trytond.model.multivalue import filter_pattern
 from trytond.modules.currency.fields import Monetary
 from trytond.pool import Pool, PoolMeta
 from trytond.tools import grouped_slice
@@ -131,6 +132,12 @@ class Contract(metaclass=PoolMeta):
         result = {'contracts': 0, 'invoices': 0, 'busy': 0, 'errors': []}
         extras = _learned_locks.setdefault(
             Transaction().database.name, {})
+        if ids and not extras:
+            # The locks a chunk needs are learned by restarting it (the
+            # host's protocol): learn them on one contract, not on a
+            # whole chunk.
+            cls._billing_run_chunk(ids[:1], date, result, extras)
+            ids = ids[1:]
         for sub_ids in grouped_slice(ids, chunk):
             cls._billing_run_chunk(list(sub_ids), date, result, extras)
         return result
@@ -232,6 +239,8 @@ class Contract(metaclass=PoolMeta):
         posted = Configuration(1).contract_invoice_state == 'posted'
         billed = Charge.billed_keys(contracts)
         cache = {}
+        cls._prefetch_billing_parties(
+            [c.invoice_party or c.party for c in contracts], cache)
         bills = []
         for contract in contracts:
             bills.extend(contract._get_bills(date, billed, cache))
@@ -430,6 +439,7 @@ class Contract(metaclass=PoolMeta):
         party = self.invoice_party or self.party
         due = (period_start if self.get_billing_mode() == 'advance'
             else period_end)
+        values = self._get_billing_party(party, cache)
         invoice = Invoice(
             company=self.company,
             type='out',
@@ -437,10 +447,12 @@ class Contract(metaclass=PoolMeta):
             invoice_address=self.invoice_address or party.address_get(
                 type='invoice'),
             currency=self.currency,
-            account=party.account_receivable_used,
+            account=values['account_receivable'],
             invoice_date=date,
             payment_term_date=max(due, date),
-            payment_term=self.payment_term or party.customer_payment_term,
+            payment_term=(
+                self.payment_term or values['customer_payment_term']),
+            party_lang=values['lang'],
             description=self._get_invoice_description(
                 period_start, period_end),
             )
@@ -450,6 +462,68 @@ class Contract(metaclass=PoolMeta):
             cache[journal_key] = invoice.journal
         invoice.journal = cache[journal_key]
         return invoice
+
+    def _get_billing_party(self, party, cache):
+        """Return the company values of party the invoice needs:
+        receivable account, customer payment term, language code."""
+        pool = Pool()
+        Configuration = pool.get('ir.configuration')
+        key = ('party', party.id)
+        if key not in cache:
+            # A party outside the prefetched chunk (e.g. a test calling
+            # _get_bills directly).
+            self._prefetch_billing_parties([party], cache)
+        values = dict(cache[key])
+        if not values['account_receivable']:
+            default = ('default_account_receivable', self.company.id)
+            if default not in cache:
+                cache[default] = party.account_receivable_used
+            values['account_receivable'] = cache[default]
+        lang = values['lang']
+        values['lang'] = lang.code if lang else Configuration.get_language()
+        return values
+
+    @classmethod
+    def _prefetch_billing_parties(cls, parties, cache):
+        """Read the company values (MultiValue fields) the invoices need
+        for all the parties at once, as MultiValueMixin.get_multivalue
+        picks them: the host reads them party by party, a search each,
+        which was a third of the billing run's time."""
+        pool = Pool()
+        Party = pool.get('party.party')
+        company = Transaction().context.get('company')
+        parties = [p for p in parties if ('party', p.id) not in cache]
+        ids = [p.id for p in parties]
+        values = {i: {} for i in ids}
+        for name in cls._billing_party_fields():
+            Value = Party.multivalue_model(name)
+            pattern = filter_pattern({'company': company}, Value)
+            found = {}
+            for sub_ids in grouped_slice(ids, 1000):
+                for record in Value.search([
+                            ('party', 'in', list(sub_ids)),
+                            ], order=[('id', 'ASC')]):
+                    if not record.match(pattern, match_none=False):
+                        continue
+                    best = found.get(record.party.id)
+                    # A record with the company filled wins (as
+                    # CompanyMultiValueMixin.multivalue_records sorts).
+                    if best is None or (
+                            getattr(best, 'company', None) is None
+                            and getattr(record, 'company', None)):
+                        found[record.party.id] = record
+            default = Value(**pattern)
+            setattr(default, name, getattr(
+                    Party, 'default_%s' % name, lambda **kw: None)(
+                    **pattern))
+            for id_ in ids:
+                values[id_][name] = getattr(found.get(id_, default), name)
+        for id_ in ids:
+            cache[('party', id_)] = values[id_]
+
+    @classmethod
+    def _billing_party_fields(cls):
+        return ['account_receivable', 'customer_payment_term', 'lang']
 
     def _get_invoice_description(self, period_start, period_end):
         return '%s %s' % (

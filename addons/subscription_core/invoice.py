@@ -1,11 +1,50 @@
 # This file is part of Ciclo. The COPYRIGHT file at the top level of
 # this repository contains the full copyright notices and license terms.
+import copy
+import weakref
+
 from trytond.model import Workflow
 from trytond.pool import Pool, PoolMeta
 from trytond.transaction import Transaction
 
+# Per billing transaction: {key: taxes}
+_tax_memo = weakref.WeakKeyDictionary()
 
-class Invoice(metaclass=PoolMeta):
+
+class BillingTaxMemo:
+    """Compute the taxes of identical invoices (and lines) once per
+    billing chunk.
+
+    The host computes them line by line, reading each tax's children
+    again for every record: two thirds of the billing run's time before
+    this memo. Within one billing transaction the taxes do not change,
+    so the same taxes, prices, quantities, dates and language give the
+    same result."""
+    __slots__ = ()
+
+    def _get_taxes(self):
+        transaction = Transaction()
+        if not transaction.context.get('subscription_billing'):
+            return super()._get_taxes()
+        key = self._get_billing_tax_key()
+        memo = _tax_memo.setdefault(transaction, {})
+        if key not in memo:
+            memo[key] = super()._get_taxes()
+        return {k: copy.copy(v) for k, v in memo[key].items()}
+
+    def _get_billing_tax_key(self):
+        return (self.__name__,
+            self.company.id if self.company else None,
+            self.currency.id if self.currency else None,
+            self.tax_date,
+            tuple(sorted(self._get_tax_context().items())),
+            tuple(
+                (tuple(int(t) for t in taxes), unit_price, quantity, date)
+                for taxes, unit_price, quantity, date
+                in self.taxable_lines))
+
+
+class Invoice(BillingTaxMemo, metaclass=PoolMeta):
     __name__ = 'account.invoice'
 
     @classmethod
@@ -46,7 +85,7 @@ class Invoice(metaclass=PoolMeta):
             Contract.update_paid_until(contracts)
 
 
-class InvoiceLine(metaclass=PoolMeta):
+class InvoiceLine(BillingTaxMemo, metaclass=PoolMeta):
     __name__ = 'account.invoice.line'
 
     @classmethod

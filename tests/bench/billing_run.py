@@ -553,6 +553,8 @@ def install_probe():
     Invoice = pool.get('account.invoice')
     InvoiceLine = pool.get('account.invoice.line')
     Charge = pool.get('sale.subscription.charge')
+    from trytond.modules.subscription_core.billing_writer import (
+        BillingWriter)
     probe = Probe()
     probe.wrap(Contract, '_billing_due_ids', "select due contracts")
     probe.wrap(Contract, 'bill', "bill (attempts = calls)")
@@ -564,6 +566,16 @@ def install_probe():
         "build invoice (_get_billing_invoice)", kind='method')
     probe.wrap(Contract, 'compute_next_billing_date',
         "compute_next_billing_date", kind='method')
+    probe.wrap(Contract, '_prefetch_billing_parties',
+        "prefetch party values (_prefetch_billing_parties)")
+    probe.wrap(BillingWriter, 'prepare',
+        "writer: amounts + taxes (prepare)", kind='method')
+    probe.wrap(BillingWriter, '_set_numbers',
+        "writer: invoice numbers (_set_numbers)", kind='method')
+    probe.wrap(BillingWriter, '_get_move',
+        "writer: build move (_get_move)", kind='method')
+    probe.wrap(BillingWriter, '_insert', "writer: COPY rows (_insert)",
+        kind='method')
     probe.wrap(Invoice, 'save', "Invoice.save")
     probe.wrap(InvoiceLine, 'save', "InvoiceLine.save")
     probe.wrap(Charge, 'save', "Charge.save")
