@@ -15,6 +15,7 @@ The writer takes only invoices whose storage it reproduces exactly (the
 differential test compares its rows with the ORM's): company currency,
 positive total, no zero line, PostgreSQL. The others go through the
 ORM (Contract._post_invoices)."""
+import copy
 from collections import defaultdict
 from itertools import groupby
 
@@ -94,8 +95,14 @@ class BillingWriter:
         moves, move_lines, tax_lines = [], [], []
         if self.posted:
             self._set_numbers(invoices)
+            templates = {}
             for invoice in invoices:
-                move = self._get_move(invoice)
+                key = self._get_move_key(invoice)
+                if key not in templates:
+                    move = self._get_move(invoice)
+                    templates[key] = (invoice, move)
+                else:
+                    move = self._clone_move(invoice, *templates[key])
                 invoice.move = move
                 invoice.state = 'posted'
                 moves.append(move)
@@ -223,6 +230,56 @@ class BillingWriter:
             origin=invoice, company=invoice.company, lines=move_lines,
             state='posted', post_date=self.today)
         return move
+
+    def _get_move_key(self, invoice):
+        """Return what the move of invoice depends on but for its party,
+        description and origins: invoices with the same key get the same
+        move lines (most invoices of a run do)."""
+        def id_(record):
+            return record.id if record else None
+        return (id_(invoice.company), id_(invoice.currency), invoice.type,
+            id_(invoice.journal), id_(invoice.account),
+            id_(invoice.payment_term), invoice.payment_term_date,
+            invoice.invoice_date, invoice.accounting_date,
+            invoice.party_lang,
+            tuple((id_(l.product), id_(l.account), l.quantity,
+                    l.unit_price, l.amount,
+                    tuple(int(t) for t in l.taxes or []))
+                for l in invoice.lines),
+            tuple((id_(t.tax), id_(t.account), t.base, t.amount)
+                for t in invoice.taxes))
+
+    def _clone_move(self, invoice, template, template_move):
+        """Return the move of invoice as a copy of the move built by the
+        host for template, an invoice with the same key: the host's
+        methods give the same lines but for the party, the description
+        and the origins, which are set here."""
+        pool = Pool()
+        Move = pool.get('account.move')
+        origins = {}
+        for old, new in zip(template.lines, invoice.lines):
+            origins[id(old)] = new
+        for old, new in zip(template.taxes, invoice.taxes):
+            origins[id(old)] = new
+        lines = []
+        for template_line in template_move.lines:
+            line = copy.copy(template_line)
+            origin = getattr(template_line, 'origin', None)
+            if origin is not None and id(origin) in origins:
+                line.origin = origins[id(origin)]
+            if getattr(template_line, 'party', None) is not None:
+                line.party = invoice.party
+            if (getattr(template_line, 'description', None)
+                    == template.description):
+                line.description = invoice.description
+            line.tax_lines = [
+                copy.copy(t) for t in getattr(template_line, 'tax_lines', [])]
+            lines.append(line)
+        return Move(
+            journal=template_move.journal, period=template_move.period,
+            date=template_move.date, origin=invoice,
+            company=template_move.company, lines=lines, state='posted',
+            post_date=self.today)
 
     def _set_move_numbers(self, moves):
         "Number the moves as Move.post does"
