@@ -53,6 +53,10 @@ class BillingWriter:
         Return whether the writer can store it."""
         pool = Pool()
         InvoiceTax = pool.get('account.invoice.tax')
+        # The ORM would fill the defaults when creating them; the host's
+        # methods (and other modules') read them.
+        for record in [invoice] + list(lines):
+            self._set_defaults(record)
         invoice.lines = lines
         invoice.alternative_payees = []
         for line in lines:
@@ -133,6 +137,14 @@ class BillingWriter:
         if invoices and self.posted:
             self._set_payment_means(invoices)
         return Invoice.browse([i.id for i in invoices])
+
+    def _set_defaults(self, record):
+        "Set the default values of the fields record does not have"
+        _, defaults = self._stored_fields(record.__class__)
+        values = record._values
+        for name, value in defaults.items():
+            if values is None or values._get(name, _SKIP) is _SKIP:
+                setattr(record, name, value)
 
     # --- building -----------------------------------------------------------
 
