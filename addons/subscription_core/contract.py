@@ -93,6 +93,30 @@ class Contract(metaclass=PoolMeta):
         'sale.subscription.event', 'contract', "Events", readonly=True)
     mrr = fields.Function(Monetary(
             "MRR", currency='currency', digits='currency'), 'get_mrr')
+    trial_end_date = fields.Date(
+        "Trial End Date", readonly=True,
+        help="The first day after the free trial.")
+    trial_converted = fields.Boolean(
+        "Trial Converted", readonly=True,
+        help="The customer kept the contract after the trial; an "
+        "unconverted trial closes the contract when it ends.")
+    auto_renew = fields.Boolean(
+        "Auto Renew",
+        states={
+            'readonly': Eval('state').in_(['closed', 'cancelled']),
+            },
+        help="At the expiration date the term renews; otherwise the "
+        "contract closes.")
+    expiration_date = fields.Date(
+        "Expiration Date",
+        states={
+            'readonly': Eval('state').in_(['closed', 'cancelled']),
+            },
+        help="When the current term ends (the end of the loyalty term "
+        "at first).")
+    renewal_date = fields.Date(
+        "Renewal Date", readonly=True,
+        help="When the contract last renewed.")
 
     @classmethod
     def __setup__(cls):
@@ -125,6 +149,12 @@ class Contract(metaclass=PoolMeta):
                     'invisible': Eval('state') != 'suspended',
                     'icon': 'tryton-forward',
                     'depends': ['state'],
+                    },
+                'convert_trial': {
+                    'invisible': ((Eval('state') != 'running')
+                        | ~Eval('trial_end_date') | Eval('trial_converted')),
+                    'icon': 'tryton-ok',
+                    'depends': ['state', 'trial_end_date', 'trial_converted'],
                     },
                 })
         cls._sql_indexes.add(
@@ -201,10 +231,18 @@ class Contract(metaclass=PoolMeta):
             return Decimal(1)
         return MONTHS_PER_FREQ[rule.freq] * (rule.interval or 1)
 
-    def compute_mrr(self, lines=None):
-        "Return the monthly recurring revenue of the active lines"
+    def get_active_lines(self, date):
+        "Return the lines in force on date"
+        return [l for l in self.lines
+            if (not l.start_date or l.start_date <= date)
+            and (not l.end_date or l.end_date >= date)]
+
+    def compute_mrr(self, lines=None, date=None):
+        "Return the monthly recurring revenue of the lines active on date"
         if lines is None:
-            lines = self.lines
+            if date is None:
+                date = Pool().get('ir.date').today()
+            lines = self.get_active_lines(date)
         total = sum(
             (Decimal(str(l.quantity or 0)) * (l.unit_price or 0)
                 for l in lines), Decimal(0))
@@ -247,9 +285,7 @@ class Contract(metaclass=PoolMeta):
         base = self.financial_base_date or self.start_date
         anchor = self._first_anchor(base)
         advance = self.get_billing_mode() == 'advance'
-        # The contract's last day is billed: periods stop the day after.
-        limit = (self.end_date + datetime.timedelta(1)
-            if self.end_date else None)
+        limit = self._get_billing_limit()
 
         def clip(day):
             return min(day, limit) if limit else day
@@ -259,6 +295,9 @@ class Contract(metaclass=PoolMeta):
         if base < anchor and start <= base:
             full = (cycle_next or anchor + relativedelta(months=1)) - anchor
             period_end = clip(anchor)
+            if period_end <= base:
+                # Nothing to bill before the limit (e.g. an open trial).
+                return
             ratio = Decimal((period_end - base).days) / Decimal(full.days)
             if (base if advance else period_end) > until:
                 return
@@ -275,6 +314,22 @@ class Contract(metaclass=PoolMeta):
                     return
                 yield cycle_start, stop, ratio
             cycle_start, cycle_next = cycle_next, next(starts, None)
+
+    def _get_billing_limit(self):
+        "Return the first day never to bill, or None"
+        limits = []
+        if self.end_date:
+            # The contract's last day is billed: periods stop the day after.
+            limits.append(self.end_date + datetime.timedelta(1))
+        expiration = getattr(self, 'expiration_date', None)
+        if expiration and not getattr(self, 'auto_renew', True):
+            # A term that will not renew is not billed beyond its end.
+            limits.append(expiration)
+        trial_end = getattr(self, 'trial_end_date', None)
+        if trial_end and not getattr(self, 'trial_converted', True):
+            # Nothing is billed until the trial is converted.
+            limits.append(trial_end)
+        return min(limits) if limits else None
 
     def get_billing_mode(self):
         return self.plan.billing_mode if self.plan else 'advance'
@@ -304,20 +359,31 @@ class Contract(metaclass=PoolMeta):
         for contract in starting:
             if not contract.activation_date:
                 contract.activation_date = contract.start_date or today
+            trial = (contract.plan.trial_days or 0) if contract.plan else 0
             if not contract.financial_base_date:
-                trial = (contract.plan.trial_days or 0) if contract.plan else 0
                 contract.financial_base_date = (
                     contract.start_date + datetime.timedelta(trial))
+            if trial and not contract.trial_end_date:
+                contract.trial_end_date = (
+                    contract.start_date + datetime.timedelta(trial))
+                contract.trial_converted = (
+                    contract.plan.trial_conversion == 'automatic')
             if contract.plan and not contract.loyalty_end_date:
                 months = contract.plan.loyalty_months or 0
                 if months:
                     contract.loyalty_end_date = (
                         contract.activation_date
                         + relativedelta(months=months))
+            if not contract.expiration_date:
+                # The first term: the plan says whether it renews.
+                contract.expiration_date = contract.loyalty_end_date
+                if contract.plan:
+                    contract.auto_renew = contract.plan.auto_renew
             contract.next_billing_date = contract.compute_next_billing_date()
             events.append(contract._get_event(
                     'start', contract.activation_date,
-                    Decimal(0), contract.compute_mrr()))
+                    Decimal(0),
+                    contract.compute_mrr(date=contract.activation_date)))
         cls.save(starting)
         Event.save(events)
 
@@ -333,7 +399,8 @@ class Contract(metaclass=PoolMeta):
         for contract in contracts:
             contract.suspension_date = date
             events.append(contract._get_event(
-                    'suspension', date, contract.compute_mrr(), Decimal(0)))
+                    'suspension', date, contract.compute_mrr(date=date),
+                    Decimal(0)))
         cls.save(contracts)
         Event.save(events)
 
@@ -356,7 +423,7 @@ class Contract(metaclass=PoolMeta):
             contract.next_billing_date = contract.compute_next_billing_date()
             events.append(contract._get_event(
                     'reactivation', date, Decimal(0),
-                    contract.compute_mrr()))
+                    contract.compute_mrr(date=date)))
         cls.save(contracts)
         Event.save(events)
 
@@ -376,7 +443,7 @@ class Contract(metaclass=PoolMeta):
                     raise ContractError(gettext(
                             'subscription_core.msg_cancellation_reason_required',
                             contract=contract.rec_name))
-                mrr = (contract.compute_mrr()
+                mrr = (contract.compute_mrr(date=date)
                     if contract.state == 'running' else Decimal(0))
                 events.append(contract._get_event(
                         'cancellation', date, mrr, Decimal(0),
@@ -389,6 +456,22 @@ class Contract(metaclass=PoolMeta):
         cls.save(to_save)
         Event.save(events)
         super().cancel(contracts)
+        # The penalty and the credit of the prepaid days after the end,
+        # each contract on one invoice.
+        for contract in to_save:
+            contract.create_adjustment_invoice(
+                contract.get_termination_charges(contract.end_date), date)
+
+    @classmethod
+    @ModelView.button
+    def convert_trial(cls, contracts):
+        "Keep the contracts after their trial: billing starts at its end"
+        for contract in contracts:
+            contract.trial_converted = True
+            if contract.state == 'running':
+                contract.next_billing_date = (
+                    contract.compute_next_billing_date())
+        cls.save(contracts)
 
     @classmethod
     @Workflow.transition('closed')
@@ -397,11 +480,11 @@ class Contract(metaclass=PoolMeta):
         Event = pool.get('sale.subscription.event')
         events = []
         for contract in contracts:
-            mrr = (contract.compute_mrr()
+            date = contract.end_date or contract.billed_until
+            mrr = (contract.compute_mrr(date=date)
                 if contract.state == 'running' else Decimal(0))
             events.append(contract._get_event(
-                    'close', contract.end_date or contract.billed_until,
-                    mrr, Decimal(0)))
+                    'close', date, mrr, Decimal(0)))
             contract.next_billing_date = None
         super().close(contracts)
         Event.save(events)
@@ -421,7 +504,8 @@ class Contract(metaclass=PoolMeta):
         for name in ['activation_date', 'next_billing_date', 'billed_until',
                 'paid_until_date', 'cancellation_date', 'suspension_date',
                 'charges', 'events', 'sale', 'financial_base_date',
-                'loyalty_end_date']:
+                'loyalty_end_date', 'trial_end_date', 'trial_converted',
+                'expiration_date', 'renewal_date']:
             default.setdefault(name, None)
         return super().copy(contracts, default=default)
 

@@ -18,3 +18,7 @@ class PlanValidationError(ValidationError):
 
 class BillingError(UserError):
     pass
+
+
+class ContractChangeError(UserError):
+    pass

@@ -105,6 +105,32 @@ def drop_db(uri, name):
     admin_sql(uri, 'DROP DATABASE IF EXISTS "%s" WITH (FORCE)' % name)
 
 
+def run_benchmark_child(script, database, cache, child_args, keep=False):
+    """Run script's measuring phase (--_out FILE) under python -O on its
+    own database (dropped before and, unless keep, after) and return the
+    JSON it writes: the driver of usage.py and retorno.py."""
+    uri = pg_uri()
+    env = dict(os.environ)
+    env.pop('TRYTOND_CONFIG', None)
+    env['TRYTOND_DATABASE__URI'] = uri
+    bindir = pg_bindir()
+    if bindir:
+        env['PATH'] = bindir + os.pathsep + env.get('PATH', '')
+    env.setdefault('DB_CACHE', str(ROOT / 'var' / 'bench_cache' / cache))
+    env['DB_NAME'] = database
+    drop_db(uri, database)
+    try:
+        with tempfile.NamedTemporaryFile(
+                'r', suffix='.json', prefix='bench-') as out:
+            cmd = [sys.executable, '-O', script, '--_out', out.name]
+            if subprocess.run(cmd + child_args, env=env).returncode:
+                raise SystemExit('benchmark child failed, see above')
+            return json.load(out)
+    finally:
+        if not keep:
+            drop_db(uri, database)
+
+
 def run_child(phase, database, uri, args, env):
     with tempfile.NamedTemporaryFile(
             'r', suffix='.json', prefix='bench-') as out:

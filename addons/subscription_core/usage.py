@@ -1,0 +1,742 @@
+# This file is part of Ciclo. The COPYRIGHT file at the top level of
+# this repository contains the full copyright notices and license terms.
+"""Usage records: ingestion (RPC batch method and CSV wizard), rating in
+the billing run and the usage statement (extrato de utilização)."""
+import csv
+import datetime
+import io
+import weakref
+from collections import defaultdict
+from decimal import Decimal, InvalidOperation
+
+from sql import Cast, Conflict, Literal, Null, Select, Values
+from sql.aggregate import Count, Sum
+from sql.functions import CurrentTimestamp, Function
+
+from trytond import backend
+from trytond.exceptions import UserError
+from trytond.i18n import gettext
+from trytond.model import Index, ModelSQL, ModelView, Unique, fields
+from trytond.model.exceptions import AccessError
+from trytond.pool import Pool, PoolMeta
+from trytond.pyson import Eval
+from trytond.report import Report
+from trytond.rpc import RPC
+from trytond.tools import grouped_slice
+from trytond.tools.timezone import UTC, get_tzinfo
+from trytond.transaction import Transaction
+from trytond.wizard import Button, StateTransition, StateView, Wizard
+
+from . import pricing
+
+# Rows per multi-row INSERT (SQLite): at most 65535 parameters per
+# statement and a usage row has 9.
+INSERT_SIZE = 5000
+FIELDS = ('contract', 'metric', 'quantity', 'timestamp', 'key')
+_FIELD_SET = frozenset(FIELDS)
+KEY_SIZE = 100
+# The usage of the contracts being billed, per transaction (the billing
+# run bills each chunk in a transaction of its own).
+_billing_caches = weakref.WeakKeyDictionary()
+
+
+class Unnest(Function):
+    __slots__ = ()
+    _function = 'UNNEST'
+
+
+class UsageError(UserError):
+    pass
+
+
+class _BadRecord(Exception):
+    "A record of a batch is malformed: (index, reason)"
+
+
+class Usage(ModelSQL, ModelView):
+    """Usage Record
+
+    A quantity of a metric used by a contract at a time. The key is the
+    sender's idempotency key: the same key sent twice is stored once."""
+    __name__ = 'sale.subscription.usage'
+
+    company = fields.Many2One(
+        'company.company', "Company", required=True, readonly=True)
+    contract = fields.Many2One(
+        'sale.subscription', "Contract", required=True, readonly=True,
+        ondelete='RESTRICT',
+        domain=[('company', '=', Eval('company', -1))])
+    metric = fields.Many2One(
+        'sale.subscription.metric', "Metric", required=True, readonly=True,
+        ondelete='RESTRICT')
+    quantity = fields.Numeric("Quantity", required=True, readonly=True)
+    timestamp = fields.DateTime("Timestamp", required=True, readonly=True)
+    date = fields.Date(
+        "Date", required=True, readonly=True,
+        help="The day of the timestamp in the company's timezone.")
+    key = fields.Char(
+        "Key", required=True, readonly=True, size=KEY_SIZE,
+        help="The idempotency key: the same key is stored once.")
+    charge = fields.Many2One(
+        'sale.subscription.charge', "Charge", readonly=True,
+        ondelete='RESTRICT')
+    invoice = fields.Function(fields.Many2One(
+            'account.invoice', "Invoice"), 'get_invoice',
+        searcher='search_invoice')
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        cls.__access__.add('contract')
+        t = cls.__table__()
+        cls._sql_constraints += [
+            # What makes ingestion idempotent (ON CONFLICT DO NOTHING).
+            ('company_key_uniq', Unique(t, t.company, t.key),
+                'subscription_core.msg_usage_key_unique'),
+            ]
+        cls._sql_indexes.update({
+                # The billing run reads the unrated usage of its contracts.
+                Index(t,
+                    (t.contract, Index.Equality()),
+                    (t.date, Index.Range()),
+                    where=t.charge == Null),
+                Index(t, (t.charge, Index.Equality())),
+                })
+        cls._order = [('timestamp', 'DESC'), ('id', 'DESC')]
+        cls.__rpc__.update({
+                'ingest': RPC(readonly=False),
+                })
+
+    def get_invoice(self, name):
+        if self.charge and self.charge.invoice:
+            return self.charge.invoice.id
+
+    @classmethod
+    def search_invoice(cls, name, clause):
+        return [('charge.' + clause[0],) + tuple(clause[1:])]
+
+    @classmethod
+    def check_modification(cls, mode, records, values=None, external=False):
+        super().check_modification(
+            mode, records, values=values, external=external)
+        if mode == 'delete' and any(r.charge for r in records):
+            raise AccessError(gettext('subscription_core.msg_usage_rated'))
+
+    # Ingestion ---------------------------------------------------------
+
+    @classmethod
+    def ingest(cls, records):
+        """Store a batch of usage records; return the number of records
+        inserted and of duplicates (keys already stored).
+
+        Each record is a dict: contract (id or number), metric (code),
+        quantity (Decimal, int or decimal string, >= 0), timestamp
+        (datetime or ISO 8601 string; naive means UTC) and key. The whole
+        batch is checked first: one malformed record rejects it all and
+        nothing is stored."""
+        def error(index, reason):
+            return UsageError(gettext(
+                    'subscription_core.msg_usage_batch_invalid',
+                    row=index, reason=reason))
+        return cls._ingest(records, error)
+
+    @classmethod
+    def _ingest(cls, records, error):
+        try:
+            rows = cls._check_batch(records)
+        except _BadRecord as exception:
+            raise error(*exception.args) from None
+        inserted = cls._insert_rows(rows)
+        _billing_caches.pop(Transaction(), None)
+        return {'inserted': inserted, 'duplicates': len(rows) - inserted}
+
+    @classmethod
+    def _check_batch(cls, records):
+        """Return the rows to insert: (contract, metric, quantity,
+        timestamp, date, key), or raise _BadRecord(index, reason).
+
+        A few queries for the whole batch, none per record."""
+        pool = Pool()
+        Company = pool.get('company.company')
+        transaction = Transaction()
+        company_id = transaction.context.get('company')
+        if company_id is None or company_id < 0:
+            raise UsageError(gettext('subscription_core.msg_usage_company'))
+        company = Company(company_id)
+        tz = get_tzinfo(company.timezone) if company.timezone else UTC
+        if not isinstance(records, (list, tuple)):
+            raise _BadRecord(0, gettext(
+                    'subscription_core.msg_usage_reason_not_list'))
+        parsed = []
+        for index, record in enumerate(records):
+            parsed.append(cls._parse_record(index, record, tz))
+        contracts = cls._get_batch_contracts(
+            {r[0] for r in parsed}, company_id)
+        metrics = cls._get_batch_metrics({r[1] for r in parsed})
+        priced = cls._get_priced_metrics(
+            {c for c, _ in contracts.values()})
+        rows = []
+        for index, (contract, metric, quantity, timestamp, date, key) in (
+                enumerate(parsed)):
+            if contract not in contracts:
+                raise _BadRecord(index, gettext(
+                        'subscription_core.msg_usage_reason_contract',
+                        contract=contract))
+            contract_id, state = contracts[contract]
+            if state != 'running':
+                raise _BadRecord(index, gettext(
+                        'subscription_core.msg_usage_reason_inactive',
+                        contract=contract))
+            if metric not in metrics:
+                raise _BadRecord(index, gettext(
+                        'subscription_core.msg_usage_reason_metric',
+                        metric=metric))
+            metric_id = metrics[metric]
+            if (contract_id, metric_id) not in priced:
+                raise _BadRecord(index, gettext(
+                        'subscription_core.msg_usage_reason_not_priced',
+                        contract=contract, metric=metric))
+            rows.append(
+                (contract_id, metric_id, quantity, timestamp, date, key))
+        return rows
+
+    @classmethod
+    def _parse_record(cls, index, record, tz):
+        "Return (contract, metric, quantity, timestamp, date, key)"
+        if not isinstance(record, dict):
+            raise _BadRecord(index, gettext(
+                    'subscription_core.msg_usage_reason_not_dict'))
+        if not record.keys() <= _FIELD_SET:
+            raise _BadRecord(index, gettext(
+                    'subscription_core.msg_usage_reason_unknown',
+                    fields=', '.join(sorted(
+                            map(str, set(record) - _FIELD_SET)))))
+        for name in FIELDS:
+            value = record.get(name)
+            if value is None or value == '':
+                raise _BadRecord(index, gettext(
+                        'subscription_core.msg_usage_reason_missing',
+                        field=name))
+        contract = record['contract']
+        if isinstance(contract, str):
+            contract = contract.strip()
+        elif isinstance(contract, bool) or not isinstance(contract, int):
+            raise _BadRecord(index, gettext(
+                    'subscription_core.msg_usage_reason_contract',
+                    contract=contract))
+        metric = str(record['metric']).strip()
+        quantity = record['quantity']
+        try:
+            if isinstance(quantity, str):
+                quantity = Decimal(quantity.strip())
+            elif isinstance(quantity, int) and not isinstance(
+                    quantity, bool):
+                quantity = Decimal(quantity)
+            elif not isinstance(quantity, Decimal):
+                # A float is refused: it may already have lost exactness.
+                raise InvalidOperation
+            if not quantity.is_finite() or quantity < 0:
+                raise InvalidOperation
+        except InvalidOperation:
+            raise _BadRecord(index, gettext(
+                    'subscription_core.msg_usage_reason_quantity',
+                    quantity=record['quantity'])) from None
+        timestamp = record['timestamp']
+        try:
+            if isinstance(timestamp, str):
+                timestamp = datetime.datetime.fromisoformat(
+                    timestamp.strip())
+            elif not isinstance(timestamp, datetime.datetime):
+                raise ValueError
+        except ValueError:
+            raise _BadRecord(index, gettext(
+                    'subscription_core.msg_usage_reason_timestamp',
+                    timestamp=record['timestamp'])) from None
+        if timestamp.tzinfo is None:
+            # Tryton's convention: naive date-times are UTC.
+            timestamp = timestamp.replace(tzinfo=UTC)
+        date = timestamp.astimezone(tz).date()
+        timestamp = timestamp.astimezone(UTC).replace(tzinfo=None)
+        key = record['key']
+        if not isinstance(key, str) or len(key) > KEY_SIZE:
+            raise _BadRecord(index, gettext(
+                    'subscription_core.msg_usage_reason_key',
+                    size=KEY_SIZE))
+        return contract, metric, quantity, timestamp, date, key
+
+    @classmethod
+    def _get_batch_contracts(cls, references, company_id):
+        "Return {reference: (id, state)} for contract ids and numbers"
+        pool = Pool()
+        Contract = pool.get('sale.subscription')
+        table = Contract.__table__()
+        cursor = Transaction().connection.cursor()
+        result = {}
+        ids = [r for r in references if isinstance(r, int)]
+        numbers = [r for r in references if isinstance(r, str)]
+        for column, values in [(table.id, ids), (table.number, numbers)]:
+            for sub in grouped_slice(values, 1000):
+                cursor.execute(*table.select(
+                        column, table.id, table.state,
+                        where=column.in_(list(sub))
+                        & (table.company == company_id)))
+                for reference, id_, state in cursor:
+                    result[reference] = (id_, state)
+        return result
+
+    @classmethod
+    def _get_batch_metrics(cls, codes):
+        pool = Pool()
+        Metric = pool.get('sale.subscription.metric')
+        return {m.code: m.id for m in Metric.search([
+                    ('code', 'in', list(codes)),
+                    ])}
+
+    @classmethod
+    def _get_priced_metrics(cls, contract_ids):
+        "Return the set of (contract, metric) a component prices"
+        pool = Pool()
+        Line = pool.get('sale.subscription.line')
+        Component = pool.get('sale.subscription.component')
+        line = Line.__table__()
+        component = Component.__table__()
+        cursor = Transaction().connection.cursor()
+        result = set()
+        for sub in grouped_slice(list(contract_ids), 1000):
+            cursor.execute(*line.join(
+                    component, condition=component.line == line.id
+                    ).select(line.subscription, component.metric,
+                    where=line.subscription.in_(list(sub))
+                    & (component.metric != Null)))
+            result.update(cursor)
+        return result
+
+    @classmethod
+    def _insert_rows(cls, rows):
+        """Insert rows, skipping keys already stored; return the count
+        inserted.
+
+        Measured hot path (tests/bench/usage.py): the ORM's create costs
+        a few hundred records per second; one INSERT ... ON CONFLICT DO
+        NOTHING per batch is set-based and lets the unique constraint on
+        (company, key) drop duplicates, concurrent senders included. On
+        PostgreSQL the rows travel as one array per column (UNNEST): a
+        multi-row VALUES of 10,000 rows spends more time parsing its
+        90,000 placeholders than inserting. The rows are fully checked
+        before (_check_batch)."""
+        transaction = Transaction()
+        cursor = transaction.connection.cursor()
+        table = cls.__table__()
+        company = transaction.context['company']
+        user = transaction.user
+        columns = [table.company, table.contract, table.metric,
+            table.quantity, table.timestamp, table.date, table.key,
+            table.create_uid, table.create_date]
+        now = CurrentTimestamp()
+        inserted = 0
+        if backend.name == 'postgresql':
+            for sub in grouped_slice(rows, 50000):
+                arrays = list(zip(*sub))
+                query = Select([Literal(company)] + [
+                        Unnest(Cast(Literal(list(a)), t))
+                        for a, t in zip(arrays, [
+                                'INTEGER[]', 'INTEGER[]', 'NUMERIC[]',
+                                'TIMESTAMP[]', 'DATE[]', 'VARCHAR[]'])]
+                    + [Literal(user), now])
+                cursor.execute(*table.insert(
+                        columns, query, on_conflict=Conflict(table)))
+                inserted += cursor.rowcount
+            return inserted
+        for sub in grouped_slice(rows, INSERT_SIZE):
+            values = [[company, c, m, q, ts, d, k, user, now]
+                for c, m, q, ts, d, k in sub]
+            cursor.execute(*table.insert(
+                    columns, values, on_conflict=Conflict(table)))
+            inserted += cursor.rowcount
+        return inserted
+
+    # Rating ------------------------------------------------------------
+
+    @classmethod
+    def get_unrated(cls, contract_ids):
+        """Return {contract: {metric: [(date, quantity, count)]}} of the
+        usage not rated yet, ordered by date: one query for all."""
+        table = cls.__table__()
+        cursor = Transaction().connection.cursor()
+        result = defaultdict(lambda: defaultdict(list))
+        sqlite = backend.name == 'sqlite'
+        for sub in grouped_slice(list(contract_ids), 1000):
+            where = table.contract.in_(list(sub)) & (table.charge == Null)
+            if sqlite:
+                # SQLite sums NUMERIC as float: sum the Decimals here.
+                cursor.execute(*table.select(
+                        table.contract, table.metric, table.date,
+                        table.quantity, where=where))
+                sums = defaultdict(lambda: [Decimal(0), 0])
+                for contract, metric, date, quantity in cursor:
+                    item = sums[contract, metric, date]
+                    item[0] += Decimal(str(quantity))
+                    item[1] += 1
+                rows = [k + tuple(v) for k, v in sums.items()]
+            else:
+                cursor.execute(*table.select(
+                        table.contract, table.metric, table.date,
+                        Sum(table.quantity), Count(table.id),
+                        where=where,
+                        group_by=[table.contract, table.metric, table.date]))
+                rows = cursor.fetchall()
+            for contract, metric, date, quantity, count in rows:
+                if isinstance(date, str):
+                    date = datetime.date.fromisoformat(date)
+                result[contract][metric].append((date, quantity, count))
+        for metrics in result.values():
+            for days in metrics.values():
+                days.sort()
+        return result
+
+    @classmethod
+    def mark_rated(cls, charges):
+        """Link the usage each charge rated to it.
+
+        One UPDATE for all the charges; under the billing transaction's
+        snapshot it updates exactly the rows the rating summed."""
+        table = cls.__table__()
+        cursor = Transaction().connection.cursor()
+        for sub in grouped_slice(charges, 1000):
+            values = Values([[c.id, c.contract.id, c.metric.id,
+                        c.usage_from, c.usage_until] for c in sub])
+            cursor.execute(*table.update(
+                    [table.charge], [values.column1], from_=[values],
+                    where=(table.contract == values.column2)
+                    & (table.metric == values.column3)
+                    & (table.charge == Null)
+                    & (table.date >= values.column4)
+                    & (table.date < values.column5)))
+
+
+class Charge(metaclass=PoolMeta):
+    __name__ = 'sale.subscription.charge'
+
+    metric = fields.Many2One(
+        'sale.subscription.metric', "Metric", readonly=True,
+        ondelete='RESTRICT')
+    usage_from = fields.Date(
+        "Usage From", readonly=True,
+        help="The first day of the usage rated (inclusive).")
+    usage_until = fields.Date(
+        "Usage Until", readonly=True,
+        help="The day after the usage rated (exclusive).")
+    usage_quantity = fields.Numeric(
+        "Usage Quantity", readonly=True)
+    usage = fields.One2Many(
+        'sale.subscription.usage', 'charge', "Usage", readonly=True)
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        cls.kind.selection += [
+            ('component', "Price Component"),
+            ('usage', "Usage"),
+            ]
+
+
+class Contract(metaclass=PoolMeta):
+    __name__ = 'sale.subscription'
+
+    usage = fields.One2Many(
+        'sale.subscription.usage', 'contract', "Usage", readonly=True)
+
+    @classmethod
+    def bill(cls, contracts, date):
+        pool = Pool()
+        Usage = pool.get('sale.subscription.usage')
+        invoices = super().bill(contracts, date)
+        # The charges are stored (by the ORM or set-based): link the usage
+        # they rated to them.
+        cache = _billing_caches.pop(Transaction(), None)
+        if cache and cache['charges']:
+            Usage.mark_rated(cache['charges'])
+        return invoices
+
+    @classmethod
+    def _get_billing_usage_cache(cls, contract_ids):
+        """Return the run's usage cache, loaded for contract_ids.
+
+        The cache is kept per transaction until bill() ends (each billing
+        chunk has a transaction of its own): the first contract rated
+        loads the unrated usage of all the contracts read with it (its
+        chunk) in one query. Ingesting in the transaction drops it."""
+        pool = Pool()
+        Usage = pool.get('sale.subscription.usage')
+        cache = _billing_caches.setdefault(Transaction(), {
+                'usage': {}, 'cuts': defaultdict(set), 'windows': {},
+                'charges': []})
+        missing = set(contract_ids) - cache['usage'].keys()
+        if missing:
+            unrated = Usage.get_unrated(missing)
+            for contract_id in missing:
+                cache['usage'][contract_id] = unrated.get(contract_id, {})
+        return cache
+
+    def _get_period_charges(self, period_start, period_end, ratio, first):
+        priced = {l.id for l in self.lines if l.component}
+        unpriced = Decimal(0)
+        minimum = None
+        for charge in super()._get_period_charges(
+                period_start, period_end, ratio, first):
+            line, kind, amount = charge[:3]
+            if kind == 'recurring' and line.id in priced:
+                # The component prices the line, not its unit price.
+                unpriced += amount
+                continue
+            if kind == 'minimum':
+                minimum = charge
+                continue
+            yield charge
+        total = Decimal(0)
+        for line in self.lines:
+            component = line.component
+            if not component or not line.is_active_in(
+                    period_start, period_end):
+                continue
+            charge = getattr(self, '_get_component_charge_%s'
+                % component.timing)(
+                line, component, period_start, period_end, ratio)
+            if charge:
+                total += charge[2]
+                yield charge
+        if minimum:
+            # The plan's minimum applies to the components too.
+            difference = minimum[2] + unpriced - total
+            if difference > 0:
+                yield minimum[:2] + (difference, 1, difference) + minimum[5:]
+
+    def _get_component_charge_advance(
+            self, line, component, period_start, period_end, ratio):
+        "Price the line's quantity for the period, pro-rata"
+        quantity = Decimal(str(line.quantity or 0))
+        charge = component.get_price_model().compute(quantity)
+        amount = pricing.round_amount(
+            charge.amount * ratio, self.currency.rounding)
+        if not amount:
+            return
+        description = '%s (%s)' % (
+            component.rec_name,
+            self._format_period(period_start, period_end))
+        return (line, 'component', amount, 1, amount,
+            component.service.product, description)
+
+    def _get_component_charge_arrears(
+            self, line, component, period_start, period_end, ratio):
+        """Rate the usage recorded until the period's billing date.
+
+        In arrears the period's own usage is rated when it ends; a
+        contract billed in advance rates the usage before the period it
+        bills. Late records of periods already billed are rated with the
+        next period rather than lost."""
+        cache = self._get_billing_usage_cache(
+            getattr(self, '_ids', None) or [self.id])
+        metric = component.metric
+        until = (period_end if self.get_billing_mode() == 'arrears'
+            else period_start)
+        # The cuts of the periods billed before in this run bound the
+        # window from below (catching up several periods at once).
+        cuts = cache['cuts'][self.id, metric.id]
+        cuts.add(until)
+        since = max((c for c in cuts if c < until),
+            default=datetime.date.min)
+        days = [d for d in cache['usage'][self.id].get(metric.id, [])
+            if since <= d[0] < until]
+        if not days:
+            return
+        quantity = sum((Decimal(str(q)) for _, q, _ in days), Decimal(0))
+        count = sum(c for _, _, c in days)
+        charge = component.get_price_model().compute(quantity, count)
+        amount = pricing.round_amount(charge.amount, self.currency.rounding)
+        cache['windows'][line.id, period_start] = (
+            metric, since, until, quantity)
+        description = gettext('subscription_core.msg_usage_charge_line',
+            component=component.rec_name,
+            period=self._format_period(days[0][0],
+                days[-1][0] + datetime.timedelta(1)),
+            quantity=format(quantity.normalize(), 'f'),
+            unit=metric.unit)
+        return (line, 'usage', amount, 1, amount,
+            component.service.product, description)
+
+    def _get_charge(self, key_line, kind, period_start, period_end, ratio,
+            amount, quantity, unit_price, product, description, cache):
+        charge, line = super()._get_charge(
+            key_line, kind, period_start, period_end, ratio, amount,
+            quantity, unit_price, product, description, cache)
+        if kind == 'usage':
+            usage_cache = _billing_caches.get(Transaction(), {})
+            window = usage_cache.get('windows', {}).get(
+                (key_line.id, period_start))
+            if window:
+                (charge.metric, charge.usage_from, charge.usage_until,
+                    charge.usage_quantity) = window
+                usage_cache['charges'].append(charge)
+        return charge, line
+
+
+class UsageImportStart(ModelView):
+    "Import Usage"
+    __name__ = 'sale.subscription.usage.import.start'
+
+    file = fields.Binary(
+        "File", required=True,
+        help="A CSV file (UTF-8) with the columns contract, metric, "
+        "quantity, timestamp and key.")
+    delimiter = fields.Selection([
+            (',', "Comma (,)"),
+            (';', "Semicolon (;) with decimal comma"),
+            ], "Delimiter", required=True)
+
+    @classmethod
+    def default_delimiter(cls):
+        return ','
+
+
+class UsageImportResult(ModelView):
+    "Import Usage"
+    __name__ = 'sale.subscription.usage.import.result'
+
+    inserted = fields.Integer("Records Stored", readonly=True)
+    duplicates = fields.Integer(
+        "Duplicates Skipped", readonly=True,
+        help="Records whose key was already stored.")
+
+
+class UsageImport(Wizard):
+    "Import Usage"
+    __name__ = 'sale.subscription.usage.import'
+
+    start = StateView(
+        'sale.subscription.usage.import.start',
+        'subscription_core.usage_import_start_view_form', [
+            Button("Cancel", 'end', 'tryton-cancel'),
+            Button("Import", 'import_', 'tryton-ok', default=True),
+            ])
+    import_ = StateTransition()
+    result = StateView(
+        'sale.subscription.usage.import.result',
+        'subscription_core.usage_import_result_view_form', [
+            Button("Close", 'end', 'tryton-close', default=True),
+            ])
+
+    def transition_import_(self):
+        pool = Pool()
+        Usage = pool.get('sale.subscription.usage')
+        records, lines = self.read_csv(self.start.file, self.start.delimiter)
+
+        def error(index, reason):
+            return UsageError(gettext(
+                    'subscription_core.msg_usage_csv_invalid',
+                    line=lines[index] if index < len(lines) else 1,
+                    reason=reason))
+        self._result = Usage._ingest(records, error)
+        return 'result'
+
+    @staticmethod
+    def read_csv(data, delimiter=','):
+        "Return the records of the CSV data and their line numbers"
+        try:
+            text = bytes(data).decode('utf-8-sig')
+        except UnicodeDecodeError:
+            raise UsageError(gettext(
+                    'subscription_core.msg_usage_csv_encoding'))
+        reader = csv.DictReader(io.StringIO(text), delimiter=delimiter)
+        missing = set(FIELDS) - set(
+            (n or '').strip() for n in (reader.fieldnames or []))
+        if missing:
+            raise UsageError(gettext(
+                    'subscription_core.msg_usage_csv_columns',
+                    columns=', '.join(sorted(missing))))
+        records, lines = [], []
+        for row in reader:
+            if not any((v or '').strip() for v in row.values()
+                    if isinstance(v, str)):
+                continue
+            record = {(k or '').strip(): v for k, v in row.items()
+                if (k or '').strip() in FIELDS}
+            if delimiter == ';' and record.get('quantity'):
+                # Brazilian spreadsheets: 1.234,5
+                record['quantity'] = record['quantity'].replace(
+                    '.', '').replace(',', '.')
+            records.append(record)
+            # The line the row ends on (rows may span lines).
+            lines.append(reader.line_num)
+        return records, lines
+
+    def default_result(self, fields):
+        result = getattr(self, '_result', None) or {}
+        return {
+            'inserted': result.get('inserted', 0),
+            'duplicates': result.get('duplicates', 0),
+            }
+
+
+class UsageStatement(Report):
+    "Usage Statement"
+    __name__ = 'sale.subscription.usage.statement'
+
+    @classmethod
+    def get_context(cls, records, header, data):
+        context = super().get_context(records, header, data)
+        context['statements'] = cls.get_statements(records)
+        return context
+
+    @classmethod
+    def get_statements(cls, invoices):
+        """Return {invoice id: [section]} with a section per usage charge:
+        its metric, the usage per day with the allowance used up in day
+        order, and the priced lines."""
+        pool = Pool()
+        Charge = pool.get('sale.subscription.charge')
+        Usage = pool.get('sale.subscription.usage')
+        charges = Charge.search([
+                ('invoice', 'in', [int(i) for i in invoices]),
+                ('kind', '=', 'usage'),
+                ], order=[('invoice', 'ASC'), ('id', 'ASC')])
+        table = Usage.__table__()
+        cursor = Transaction().connection.cursor()
+        days = defaultdict(lambda: defaultdict(Decimal))
+        for sub in grouped_slice([c.id for c in charges], 1000):
+            cursor.execute(*table.select(
+                    table.charge, table.date, table.quantity,
+                    where=table.charge.in_(list(sub))))
+            for charge, date, quantity in cursor:
+                if isinstance(date, str):
+                    date = datetime.date.fromisoformat(date)
+                days[charge][date] += Decimal(str(quantity))
+        result = defaultdict(list)
+        for charge in charges:
+            component = charge.line.component
+            model = component.get_price_model() if component else None
+            allowance = model.allowance if model else Decimal(0)
+            left = allowance
+            rows = []
+            for date, quantity in sorted(days[charge.id].items()):
+                included = min(left, quantity)
+                left -= included
+                rows.append({
+                        'date': date,
+                        'quantity': quantity,
+                        'included': included,
+                        'charged': quantity - included,
+                        })
+            total = sum((r['quantity'] for r in rows), Decimal(0))
+            result[charge.invoice.id].append({
+                    'charge': charge,
+                    'component': component,
+                    'metric': charge.metric,
+                    'days': rows,
+                    'quantity': total,
+                    'allowance': allowance,
+                    'included': min(allowance, total),
+                    'charged': total - min(allowance, total),
+                    'lines': (model.compute(total).lines if model else []),
+                    'amount': charge.amount,
+                    })
+        return result
