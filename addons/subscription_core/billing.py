@@ -240,7 +240,8 @@ class Contract(metaclass=PoolMeta):
         billed = Charge.billed_keys(contracts)
         cache = {}
         cls._prefetch_billing_parties(
-            [c.invoice_party or c.party for c in contracts], cache)
+            [c.invoice_party or c.party for c in contracts]
+            + [c.party for c in contracts], cache)
         bills = []
         for contract in contracts:
             bills.extend(contract._get_bills(date, billed, cache))
@@ -257,8 +258,36 @@ class Contract(metaclass=PoolMeta):
                     invoices.extend(writer.write(fast))
             if bills:
                 invoices.extend(cls._store_bills(bills, posted))
-        cls.save(contracts)
+        cls._save_billed(contracts)
         return invoices
+
+    @classmethod
+    def _save_billed(cls, contracts):
+        """Save the contracts billed as save() does, but with one write
+        per distinct values: most contracts of a run get the same dates,
+        and save() sends one UPDATE per record (a tenth of the run)."""
+        groups = {}
+        for contract in contracts:
+            values = contract._save_values()
+            if not values:
+                continue
+            try:
+                key = tuple(sorted(values.items()))
+                hash(key)
+            except TypeError:
+                # x2many actions are lists: such a contract goes alone.
+                key = ('contract', contract.id)
+            groups.setdefault(key, ([], values))[0].append(contract)
+        if not groups:
+            return
+        cls.write(*(a for records_values in groups.values()
+                for a in records_values))
+        for records, _ in groups.values():
+            for contract in records:
+                contract._values = None
+                contract._init_values = None
+                contract._deleted = None
+                contract._removed = None
 
     @classmethod
     def _get_billing_writer(cls, posted, date):
@@ -409,12 +438,12 @@ class Contract(metaclass=PoolMeta):
 
     def _get_product_accounting(self, product, cache):
         "Return the revenue account and taxes of product, cached per run"
-        key = ('product', product.id, self.party.customer_tax_rule)
+        tax_rule = self._get_billing_tax_rule(cache)
+        key = ('product', product.id, tax_rule)
         if key not in cache:
             account = product.account_revenue_used
             taxes = []
             pattern = {}
-            tax_rule = self.party.customer_tax_rule
             for tax in product.customer_taxes_used:
                 if tax_rule:
                     tax_ids = tax_rule.apply(tax, pattern)
@@ -428,6 +457,13 @@ class Contract(metaclass=PoolMeta):
                     taxes.extend(tax_ids)
             cache[key] = account, taxes
         return cache[key]
+
+    def _get_billing_tax_rule(self, cache):
+        "Return the customer tax rule of the contract's party"
+        key = ('party', self.party.id)
+        if key not in cache:
+            self._prefetch_billing_parties([self.party], cache)
+        return cache[key]['customer_tax_rule']
 
     def _get_billing_invoice(self, date, period_start, period_end, cache):
         """Return the invoice for a period, issued on date.
@@ -493,10 +529,14 @@ class Contract(metaclass=PoolMeta):
         Party = pool.get('party.party')
         company = Transaction().context.get('company')
         parties = [p for p in parties if ('party', p.id) not in cache]
-        ids = [p.id for p in parties]
+        ids = list(dict.fromkeys(p.id for p in parties))
         values = {i: {} for i in ids}
+        # Fields stored on the same value model are read with one search.
+        by_model = {}
         for name in cls._billing_party_fields():
-            Value = Party.multivalue_model(name)
+            by_model.setdefault(
+                Party.multivalue_model(name), []).append(name)
+        for Value, names in by_model.items():
             pattern = filter_pattern({'company': company}, Value)
             found = {}
             for sub_ids in grouped_slice(ids, 1000):
@@ -513,17 +553,21 @@ class Contract(metaclass=PoolMeta):
                             and getattr(record, 'company', None)):
                         found[record.party.id] = record
             default = Value(**pattern)
-            setattr(default, name, getattr(
-                    Party, 'default_%s' % name, lambda **kw: None)(
-                    **pattern))
+            for name in names:
+                setattr(default, name, getattr(
+                        Party, 'default_%s' % name, lambda **kw: None)(
+                        **pattern))
             for id_ in ids:
-                values[id_][name] = getattr(found.get(id_, default), name)
+                record = found.get(id_, default)
+                for name in names:
+                    values[id_][name] = getattr(record, name)
         for id_ in ids:
             cache[('party', id_)] = values[id_]
 
     @classmethod
     def _billing_party_fields(cls):
-        return ['account_receivable', 'customer_payment_term', 'lang']
+        return ['account_receivable', 'customer_payment_term', 'lang',
+            'customer_tax_rule']
 
     def _get_invoice_description(self, period_start, period_end):
         return '%s %s' % (

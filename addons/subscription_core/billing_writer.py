@@ -9,7 +9,14 @@ taxes and its move. The billing run is the measured hot path
 every record is still built by the host's own methods (invoice taxes,
 move lines, tax lines, payment terms, numbering sequences), so a module
 that overrides them is honoured. Ids are reserved per table and each
-table gets one multi-row INSERT per chunk, in foreign-key order.
+table gets one COPY per chunk, in foreign-key order.
+
+Most invoices of a run are alike: same plan, price, taxes, terms and
+dates, another customer. The host's methods build the first invoice of
+each kind (_get_bill_key); the taxes, move, move lines and tax lines of
+the others are copies of its rows with their own ids, party, description
+and origins (_clone_rows). The invoices, their lines and charges are
+still built per contract by the billing hooks.
 
 The writer takes only invoices whose storage it reproduces exactly (the
 differential test compares its rows with the ORM's): company currency,
@@ -21,7 +28,7 @@ from itertools import groupby
 
 from trytond import backend
 from trytond.i18n import gettext
-from trytond.model import fields
+from trytond.model import Model as TrytonModel, fields
 from trytond.modules.account_invoice.exceptions import InvoiceNumberError
 from trytond.pool import Pool
 from trytond.transaction import Transaction
@@ -39,6 +46,11 @@ class BillingWriter:
         self.today = today
         self._defaults = {}
         self._columns = {}
+        # bill key -> (template invoice, whether the writer takes it)
+        self._templates = {}
+        # id(invoice) -> its template: its taxes and move are copied
+        # from the template's rows (see _clone_rows)
+        self._clone_of = {}
 
     @staticmethod
     def available():
@@ -59,6 +71,12 @@ class BillingWriter:
             self._set_defaults(record)
         invoice.lines = lines
         invoice.alternative_payees = []
+        key = self._get_bill_key(invoice, lines)
+        if key in self._templates:
+            template, fast = self._templates[key]
+            if fast:
+                self._prepare_clone(invoice, lines, template)
+            return fast
         for line in lines:
             line.amount = line.on_change_with_amount()
         taxes = []
@@ -74,9 +92,67 @@ class BillingWriter:
         invoice.untaxed_amount_cache = untaxed
         invoice.tax_amount_cache = tax_amount
         invoice.total_amount_cache = untaxed + tax_amount
-        return (invoice.currency == invoice.company.currency
+        fast = (invoice.currency == invoice.company.currency
             and invoice.total_amount_cache > 0
             and all(l.amount for l in lines))
+        self._templates[key] = (invoice, fast)
+        return fast
+
+    def _depends_set(self, template_record):
+        "Return the names of the (non x2many) fields template_record has"
+        key = ('depends_set', id(template_record))
+        if key not in self._defaults:
+            fields_ = template_record._fields
+            self._defaults[key] = [n for n in template_record._values._keys()
+                if fields_[n]._type not in {'one2many', 'many2many'}]
+        return self._defaults[key]
+
+    def _get_bill_key(self, invoice, lines):
+        """Return what the amounts, taxes and move of an unsaved invoice
+        depend on, but for its party, description and origins.
+
+        Invoices with the same key get the taxes and the move lines the
+        host built for the first one (most invoices of a run have the
+        same plan, price and dates): override to add what a module makes
+        them depend on."""
+        def values(record, names):
+            # Unsaved records hold all they have in _values (no reads).
+            get = record._values._get
+            for name in names:
+                value = get(name, None)
+                yield value.id if isinstance(value, TrytonModel) else value
+        return (tuple(values(invoice, self._bill_key_fields))
+            + tuple(
+                tuple(values(l, self._bill_key_line_fields))
+                + (tuple(int(t) for t in l.taxes or []),)
+                for l in lines))
+
+    _bill_key_fields = ['company', 'currency', 'type', 'journal', 'account',
+        'payment_term', 'payment_term_date', 'invoice_date',
+        'accounting_date', 'party_lang']
+    _bill_key_line_fields = ['type', 'product', 'account', 'unit',
+        'quantity', 'unit_price', 'description', 'taxes_date']
+
+    def _prepare_clone(self, invoice, lines, template):
+        "Prepare invoice as a copy of template, an invoice of the same key"
+        # The host's methods set the fields they depend on (to None or
+        # their default) on the template: the copy gets them too.
+        # (Never the template's x2many: setting them on the copy would
+        # move the template's records to it.)
+        invoice.taxes = []
+        for record, template_record in zip(
+                [invoice] + list(lines), [template] + list(template.lines)):
+            values = record._values
+            for name in self._depends_set(template_record):
+                if values._get(name, _SKIP) is _SKIP:
+                    setattr(record, name,
+                        template_record._values._get(name, None))
+        for line, template_line in zip(lines, template.lines):
+            line.amount = template_line.amount
+        invoice.untaxed_amount_cache = template.untaxed_amount_cache
+        invoice.tax_amount_cache = template.tax_amount_cache
+        invoice.total_amount_cache = template.total_amount_cache
+        self._clone_of[id(invoice)] = template
 
     def write(self, bills):
         """Store bills: a list of (invoice, lines, charges) prepared.
@@ -91,16 +167,19 @@ class BillingWriter:
         TaxLine = pool.get('account.tax.line')
         Charge = pool.get('sale.subscription.charge')
         invoices = [b[0] for b in bills]
+        own = [i for i in invoices if id(i) not in self._clone_of]
+        clones = [i for i in invoices if id(i) in self._clone_of]
         lines = [l for b in bills for l in b[1]]
         charges = [c for b in bills for c in b[2]]
-        taxes = [t for i in invoices for t in i.taxes]
+        taxes = [t for i in own for t in i.taxes]
         for charge in charges:
             charge.invoice = charge.invoice_line.invoice
         moves, move_lines, tax_lines = [], [], []
+        clone_moves = []
         if self.posted:
             self._set_numbers(invoices)
             templates = {}
-            for invoice in invoices:
+            for invoice in own:
                 key = self._get_move_key(invoice)
                 if key not in templates:
                     move = self._get_move(invoice)
@@ -116,7 +195,11 @@ class BillingWriter:
                     for tax_line in getattr(line, 'tax_lines', []):
                         tax_line.move_line = line
                         tax_lines.append(tax_line)
-            self._set_move_numbers(moves)
+            for invoice in clones:
+                invoice.state = 'posted'
+                clone_moves.append(_CloneMove(
+                        invoice, self._clone_of[id(invoice)].move))
+            self._set_move_numbers(moves + clone_moves)
         else:
             for invoice in invoices:
                 invoice.state = 'draft'
@@ -131,12 +214,102 @@ class BillingWriter:
             (TaxLine, tax_lines), (Charge, charges)]
         for Model, records in order:
             self._reserve_ids(Model, records)
+        for move, id_ in zip(
+                clone_moves, self._next_ids(Move, len(clone_moves))):
+            move.id = id_
+            move.invoice.move = id_
+        tables = {}
         for Model, records in order:
-            self._insert(Model, records)
+            tables[Model] = self._rows(Model, records)
+        if clones:
+            self._clone_rows(clones, clone_moves, tables)
+        for Model, _ in order:
+            columns, rows = tables[Model]
+            self._copy(Model._table, columns, rows.values())
+            Transaction().create_records[Model.__name__].extend(rows)
         self._insert_line_taxes(lines)
         if invoices and self.posted:
             self._set_payment_means(invoices)
         return Invoice.browse([i.id for i in invoices])
+
+    def _clone_rows(self, clones, clone_moves, tables):
+        """Add to tables the invoice taxes, moves, move lines and tax
+        lines of the clones, copied from their template's rows: the
+        host's methods give the same rows but for the ids, the party,
+        the description and the origins."""
+        pool = Pool()
+        InvoiceTax = pool.get('account.invoice.tax')
+        Move = pool.get('account.move')
+        MoveLine = pool.get('account.move.line')
+        TaxLine = pool.get('account.tax.line')
+        moves = {id(m.invoice): m for m in clone_moves}
+
+        def copier(Model):
+            columns, rows = tables[Model]
+            index = {c: i for i, c in enumerate(columns)}
+            return rows, index
+        tax_rows, tax_index = copier(InvoiceTax)
+        move_rows, move_index = copier(Move)
+        line_rows, line_index = copier(MoveLine)
+        tline_rows, tline_index = copier(TaxLine)
+        # Columns no template line used are not stored at all.
+        party = line_index.get('party')
+        description = line_index.get('description')
+        origin = line_index.get('origin')
+
+        # One reservation per table for all the clones.
+        templates = [self._clone_of[id(i)] for i in clones]
+        tax_ids = iter(self._next_ids(
+                InvoiceTax, sum(len(t.taxes) for t in templates)))
+        if self.posted:
+            template_moves = [moves[id(i)].template for i in clones]
+            line_ids = iter(self._next_ids(
+                    MoveLine, sum(len(m.lines) for m in template_moves)))
+            tline_ids = iter(self._next_ids(TaxLine, sum(
+                        len(l._values._get('tax_lines', None) or [])
+                        for m in template_moves for l in m.lines)))
+        for invoice in clones:
+            template = self._clone_of[id(invoice)]
+            origins = {'account.invoice,%s' % template.id:
+                'account.invoice,%s' % invoice.id}
+            for old, new in zip(template.lines, invoice.lines):
+                origins['account.invoice.line,%s' % old.id] = (
+                    'account.invoice.line,%s' % new.id)
+            for tax, new_id in zip(template.taxes, tax_ids):
+                row = list(tax_rows[tax.id])
+                row[0] = new_id
+                row[tax_index['invoice']] = invoice.id
+                tax_rows[new_id] = row
+                origins['account.invoice.tax,%s' % tax.id] = (
+                    'account.invoice.tax,%s' % new_id)
+            if not self.posted:
+                continue
+            move = moves[id(invoice)]
+            row = list(move_rows[move.template.id])
+            row[0] = move.id
+            row[move_index['number']] = move.number
+            row[move_index['origin']] = origins[row[move_index['origin']]]
+            move_rows[move.id] = row
+            template_lines = move.template.lines
+            for line, new_id in zip(template_lines, line_ids):
+                row = list(line_rows[line.id])
+                row[0] = new_id
+                row[line_index['move']] = move.id
+                if party is not None and row[party] is not None:
+                    row[party] = invoice.party.id
+                if (description is not None
+                        and row[description] == template.description):
+                    row[description] = invoice.description
+                if origin is not None and row[origin] is not None:
+                    row[origin] = origins.get(row[origin], row[origin])
+                line_rows[new_id] = row
+                # Not getattr: the line has its id, it would read it.
+                tax_lines = line._values._get('tax_lines', None) or []
+                for tax_line, tax_id in zip(tax_lines, tline_ids):
+                    row = list(tline_rows[tax_line.id])
+                    row[0] = tax_id
+                    row[tline_index['move_line']] = new_id
+                    tline_rows[tax_id] = row
 
     def _set_defaults(self, record):
         "Set the default values of the fields record does not have"
@@ -154,14 +327,19 @@ class BillingWriter:
         pool = Pool()
         Invoice = pool.get('account.invoice')
         Lang = pool.get('ir.lang')
+        Party = pool.get('party.party')
         to_number = defaultdict(list)
         checked = set()
+        # Browsed together, the parties' identifiers are read at once.
+        parties = Party.browse(list({i.party.id for i in invoices}))
+        party_identifiers = {p.id: p.tax_identifier for p in parties}
         for invoice in sorted(invoices, key=lambda i: i.invoice_date):
             if 'sales' in Invoice._fields:
                 # Billing invoices come from contracts, not sales.
                 invoice.sales = []
             invoice.tax_identifier = self._tax_identifier(invoice)
-            invoice.party_tax_identifier = invoice.party.tax_identifier
+            invoice.party_tax_identifier = party_identifiers[
+                invoice.party.id]
             invoice.sequence_type_cache = 'invoice'
             # The sequence depends on the company, the type and the
             # period: one search per date, not one per invoice.
@@ -308,15 +486,17 @@ class BillingWriter:
     # --- storing ------------------------------------------------------------
 
     def _reserve_ids(self, Model, records):
-        if not records:
-            return
+        for record, id_ in zip(records, self._next_ids(Model, len(records))):
+            record._id = id_
+
+    def _next_ids(self, Model, count):
+        "Reserve count ids of Model's table"
+        if not count:
+            return []
         transaction = Transaction()
         ids = transaction.database.nextid(
-            transaction.connection, Model._table, count=len(records))
-        if len(records) == 1:
-            ids = [ids]
-        for record, id_ in zip(records, ids):
-            record._id = id_
+            transaction.connection, Model._table, count=count)
+        return [ids] if count == 1 else list(ids)
 
     def _stored_fields(self, Model):
         if Model.__name__ not in self._columns:
@@ -331,18 +511,19 @@ class BillingWriter:
         return (self._columns[Model.__name__],
             self._defaults[Model.__name__])
 
-    def _insert(self, Model, records):
-        if not records:
-            return
-        transaction = Transaction()
+    def _rows(self, Model, records):
+        """Return the columns and the rows of records to store in
+        Model's table: {id: [id, create_uid, create_date, ...]}."""
         names, defaults = self._stored_fields(Model)
+        if not records:
+            return ['id', 'create_uid', 'create_date'] + names, {}
         used = set()
         for record in records:
             used.update(n for n in record._values._keys())
         names = [n for n in names if n in used or n in defaults]
         formats = [Model._fields[n].sql_format for n in names]
-        user, now = transaction.user, self._now()
-        rows = []
+        user, now = Transaction().user, self._now()
+        rows = {}
         for record in records:
             values = record._values
             row = [record.id, user, now]
@@ -351,11 +532,8 @@ class BillingWriter:
                 if value is _SKIP:
                     value = defaults.get(name)
                 row.append(sql_format(value))
-            rows.append(row)
-        self._copy(Model._table, ['id', 'create_uid', 'create_date'] + names,
-            rows)
-        transaction.create_records[Model.__name__].extend(
-            r.id for r in records)
+            rows[record.id] = row
+        return ['id', 'create_uid', 'create_date'] + names, rows
 
     def _now(self):
         "The transaction's time stamp, as CURRENT_TIMESTAMP gives it"
@@ -368,6 +546,8 @@ class BillingWriter:
     @staticmethod
     def _copy(table, columns, rows):
         "COPY rows into table: the fastest way PostgreSQL takes rows"
+        if not rows:
+            return
         cursor = Transaction().connection.cursor()
         with cursor.copy('COPY "%s" (%s) FROM STDIN' % (
                     table, ', '.join('"%s"' % c for c in columns))) as copy:
@@ -393,3 +573,16 @@ class BillingWriter:
         if Rule.search([], limit=1):
             Invoice.set_payment_means(
                 Invoice.browse([i.id for i in invoices]))
+
+
+class _CloneMove:
+    "The move of a cloned invoice: what numbering needs"
+    __slots__ = ('invoice', 'template', 'period', 'company', 'number', 'id')
+
+    def __init__(self, invoice, template):
+        self.invoice = invoice
+        self.template = template
+        self.period = template.period
+        self.company = template.company
+        self.number = None
+        self.id = None

@@ -1,7 +1,9 @@
 # This file is part of Ciclo. The COPYRIGHT file at the top level of
 # this repository contains the full copyright notices and license terms.
 import datetime
+import weakref
 from decimal import Decimal
+from itertools import islice
 
 from dateutil.relativedelta import relativedelta
 
@@ -13,6 +15,10 @@ from trytond.pyson import Eval
 from trytond.transaction import Transaction
 
 from .exceptions import ContractError
+
+# Per billing transaction: {(recurrence rule set, anchor): first starts}
+_starts_memo = weakref.WeakKeyDictionary()
+_STARTS_MEMO = 4
 
 # Months per period for each recurrence frequency, to normalise a period
 # price into monthly recurring revenue (MRR).
@@ -267,7 +273,29 @@ class Contract(metaclass=PoolMeta):
         return base
 
     def _cycle_starts(self, anchor):
-        "Yield the cycle start dates from anchor"
+        """Yield the cycle start dates from anchor.
+
+        The billing run asks the same rule set and anchor for most
+        contracts (building a dateutil rule set was a tenth of its time):
+        within a billing transaction the first dates are computed once."""
+        transaction = Transaction()
+        recurrence = self.invoice_recurrence
+        if (not transaction.context.get('subscription_billing')
+                or recurrence.id is None or recurrence.id < 0):
+            yield from self._iter_cycle_starts(anchor)
+            return
+        memo = _starts_memo.setdefault(transaction, {})
+        key = (recurrence.id, anchor)
+        if key not in memo:
+            memo[key] = list(
+                islice(self._iter_cycle_starts(anchor), _STARTS_MEMO))
+        starts = memo[key]
+        yield from starts
+        if len(starts) == _STARTS_MEMO:
+            yield from islice(
+                self._iter_cycle_starts(anchor), _STARTS_MEMO, None)
+
+    def _iter_cycle_starts(self, anchor):
         rruleset = self.invoice_recurrence.rruleset(
             datetime.datetime.combine(anchor, datetime.time()))
         for dt in rruleset:

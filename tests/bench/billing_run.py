@@ -554,6 +554,10 @@ class Probe:
             def wrapper(cls, *args, **kwargs):
                 return timed(bound, *args, **kwargs)
             setattr(owner, name, descriptor(wrapper))
+        elif kind == 'staticmethod':
+            def wrapper(*args, **kwargs):
+                return timed(bound, *args, **kwargs)
+            setattr(owner, name, staticmethod(wrapper))
         else:
             function = bound
 
@@ -600,12 +604,17 @@ def install_probe():
         "writer: invoice numbers (_set_numbers)", kind='method')
     probe.wrap(BillingWriter, '_get_move',
         "writer: build move (_get_move)", kind='method')
-    probe.wrap(BillingWriter, '_insert', "writer: COPY rows (_insert)",
+    probe.wrap(BillingWriter, '_rows', "writer: build rows (_rows)",
         kind='method')
+    probe.wrap(BillingWriter, '_clone_rows',
+        "writer: copy template rows (_clone_rows)", kind='method')
+    probe.wrap(BillingWriter, '_copy', "writer: COPY (_copy)",
+        kind='staticmethod')
     probe.wrap(Invoice, 'save', "Invoice.save")
     probe.wrap(InvoiceLine, 'save', "InvoiceLine.save")
     probe.wrap(Charge, 'save', "Charge.save")
     probe.wrap(Contract, 'save', "Contract.save")
+    probe.wrap(Contract, '_save_billed', "save contracts (_save_billed)")
     probe.wrap(Invoice, 'update_taxes', "Invoice.update_taxes")
     probe.wrap(Invoice, 'validate_invoice', "Invoice.validate_invoice")
     probe.wrap(Invoice, '_post', "Invoice._post")
@@ -944,6 +953,9 @@ def profile_chunk(database, ids, n, chunk):
         result = Contract.billing_run(DATE)
         profiler.disable()
         seconds = time.monotonic() - t
+    if os.environ.get('CICLO_BENCH_PSTATS'):
+        # For a closer look (pstats / snakeviz) than the tables below.
+        profiler.dump_stats(os.environ['CICLO_BENCH_PSTATS'])
     out = io.StringIO()
     out.write('Profile of one chunk: billing_run of %d more contracts '
         '(%d invoices, %d errors) under cProfile: %.2f s (%.1f contracts/s '
