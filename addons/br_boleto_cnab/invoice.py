@@ -104,12 +104,27 @@ class Invoice(metaclass=PoolMeta):
             invoices = cls.search(domain, order=[('id', 'ASC')])
         else:
             invoices = cls.browse([int(i) for i in invoices])
-        lines = []
+        lines, registered = [], []
         for invoice in invoices:
             if invoice.type != 'out' or invoice.state != 'posted':
                 continue
             journal = invoice._get_boleto_journal()
             if journal:
-                lines.extend((l, journal)
-                    for l in invoice._get_boleto_lines())
-        return Payment.create_boletos(lines, date=date)
+                invoice_lines = invoice._get_boleto_lines()
+                lines.extend((l, journal) for l in invoice_lines)
+                if invoice_lines:
+                    registered.append(invoice)
+        payments = Payment.create_boletos(lines, date=date)
+        cls._queue_boleto_emails(registered, date)
+        return payments
+
+    @classmethod
+    def _queue_boleto_emails(cls, invoices, date):
+        """Queue one e-mail task per invoice: it runs after this
+        transaction commits (or in a worker), so a slow or failing SMTP
+        server never holds nor rolls back the registration."""
+        # Not under the billing run's context: the task prints the invoice
+        with Transaction().set_context(
+                queue_name='boleto_email', subscription_billing=None):
+            for invoice in invoices:
+                cls.__queue__.send_boleto_emails_queued([invoice], date)

@@ -41,8 +41,10 @@ BOLETO_INSTRUCTIONS = [
     ('due_date_change', "Due Date Change"),
     ('write_off', "Write-Off"),
     ('abatement', "Abatement"),
+    ('cancel_abatement', "Cancel Abatement"),
     ('discount', "Discount"),
     ('protest', "Protest"),
+    ('stop_protest_keep', "Cancel Protest"),
     ]
 _BOLETO = {'invisible': Eval('process_method') != 'boleto'}
 
@@ -115,8 +117,10 @@ class Payment(metaclass=PoolMeta):
                 'boleto_write_off': {
                     'invisible': ((Eval('process_method') != 'boleto')
                         | (Eval('state') != 'processing')
-                        | ~Eval('boleto_state').in_(['sent', 'registered'])),
-                    'depends': ['process_method', 'state', 'boleto_state'],
+                        | ~Eval('boleto_state').in_(['sent', 'registered'])
+                        | Eval('boleto_instruction')),
+                    'depends': ['process_method', 'state', 'boleto_state',
+                        'boleto_instruction'],
                     },
                 })
 
@@ -227,7 +231,7 @@ class Payment(metaclass=PoolMeta):
     @ModelView.button
     def boleto_write_off(cls, payments):
         "Queue the write-off instruction for the next remessa"
-        cls.write(payments, {'boleto_instruction': 'write_off'})
+        cls.queue_boleto_instruction(payments, 'write_off')
 
     def get_boleto_remessa_title(self):
         "The title dict of cnab_remessa.build_remessa"
