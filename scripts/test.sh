@@ -36,6 +36,7 @@ unset PYTHONOPTIMIZE TRYTOND_CONFIG
 export PATH="/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin:$PATH"
 
 started_pg=""
+started_radius=""
 # SQL on the test server (needs psql; prints nothing when it is missing).
 pg_sql() {
     local rest="${TRYTOND_DATABASE__URI#*://}"
@@ -43,6 +44,13 @@ pg_sql() {
         psql "postgresql://${rest%%/*}/postgres" -XtAq -v ON_ERROR_STOP=1 -c "$1" 2>/dev/null
 }
 cleanup() {
+    # The isp_provisioning tests start a private FreeRADIUS when they need it
+    # (scripts/radius.sh); stop it if it was not running before this run. It
+    # goes first: its SQL connection would keep PostgreSQL running.
+    if [ -n "$started_radius" ] && "$ROOT/scripts/radius.sh" status >/dev/null 2>&1; then
+        "$ROOT/scripts/radius.sh" stop 2>/dev/null ||
+            echo "test.sh: warning: could not stop FreeRADIUS (scripts/radius.sh stop)" >&2
+    fi
     # Stop the private cluster only if this run started it and no other
     # client (another test run, a developer's psql) is connected to it.
     if [ -n "$started_pg" ] && [ -z "${CICLO_PG_KEEP:-}" ]; then
@@ -123,6 +131,7 @@ if [ -z "$have_path" ]; then
     for p in addons tests; do [ -d "$p" ] && paths+=("$p"); done
 fi
 
+"$ROOT/scripts/radius.sh" status >/dev/null 2>&1 || started_radius=1
 echo "test.sh: database $TRYTOND_DATABASE__URI name=$DB_NAME cache=${DB_CACHE:-off}" >&2
 mkdir -p var
 log="$ROOT/var/test-last.log"
@@ -133,6 +142,7 @@ set -e
 
 notes="$(cleanup 2>&1)"
 started_pg=""
+started_radius=""
 
 summary="$(grep -E '^=*[ ]*(([0-9]+ (passed|failed|skipped|deselected|errors?|xfailed|xpassed|warnings?|subtests passed))(, )?)+.* in [0-9.]+s|no tests ran' "$log" | tail -n 1 || true)"
 if [ "$rc" -eq 5 ]; then
