@@ -15,6 +15,7 @@ from trytond.transaction import Transaction
 
 from .cnab_occurrences import occurrence as occurrence_row
 from .payment import nosso_numero_key
+from .reconcile_writer import ReconcileWriter
 
 ZERO = Decimal('0.00')
 # Retorno amounts read into occurrence fields. FEBRABAN 240 (segment U)
@@ -141,23 +142,27 @@ class Occurrence(ModelSQL, ModelView):
         Payment = pool.get('account.payment')
         candidates = set(keys) | {k[:-1].lstrip('0') for k in keys
             if len(k) > 1}
+        # Only the numbers: reading whole titles through the ORM costs
+        # ~2 ms each on a 100,000-title retorno.
+        table = Payment.__table__()
+        cursor = Transaction().connection.cursor()
         by_number = {}
         for sub in grouped_slice(sorted(candidates), 1000):
-            for payment in Payment.search([
-                        ('journal', '=', journal.id),
-                        ('boleto_nosso_numero', 'in', list(sub)),
-                        ]):
-                by_number[payment.boleto_nosso_numero] = payment
+            cursor.execute(*table.select(table.id, table.boleto_nosso_numero,
+                    table.boleto_nosso_numero_dv,
+                    where=(table.journal == journal.id)
+                    & In(table.boleto_nosso_numero, list(sub))))
+            for id_, number, dv in cursor:
+                by_number[number] = (id_, dv)
         found = {}
         for key in keys:
             payment = by_number.get(key)
             if payment is None and len(key) > 1:
                 payment = by_number.get(key[:-1].lstrip('0'))
-                if (payment is not None
-                        and payment.boleto_nosso_numero_dv != key[-1]):
+                if payment is not None and payment[1] != key[-1]:
                     payment = None
             if payment is not None:
-                found[key] = payment
+                found[key] = Payment(payment[0])
         return found
 
     @classmethod
@@ -201,29 +206,47 @@ class Occurrence(ModelSQL, ModelView):
                 payment=payment.id if payment else None)
             to_create.append(values)
             settles.append(settle)
-        occurrences = cls.create(to_create)
-        unmatched = [o for o in occurrences if not o.payment]
+        if ReconcileWriter.available():
+            ReconcileWriter.check_periods(journal, [
+                    v['credit_date'] or v['date']
+                    for v, settle in zip(to_create, settles)
+                    if settle and v['payment']])
+        occurrences = cls._create_occurrences(to_create)
+        unmatched = [o for o, v in zip(occurrences, to_create)
+            if not v['payment']]
         # One instance per title, so that what one occurrence changes the
-        # next one sees; applied in the order the bank reports them.
+        # next one sees; applied in the order the bank reports them. The
+        # values are those just created: reading them back would cost a
+        # read per occurrence on a 100,000-title retorno.
         payments = {p.id: p for p in Payment.browse(
-                {o.payment.id for o in occurrences if o.payment})}
+                {v['payment'] for v in to_create if v['payment']})}
         by_kind = defaultdict(list)
-        for occurrence, settle in sorted(zip(occurrences, settles),
-                key=lambda x: (x[0].date, x[0].line_number or 0)):
-            if occurrence.payment:
-                occurrence.payment = payments[occurrence.payment.id]
-                kind = 'liquidation' if settle else (occurrence.kind or '')
+        for occurrence, values, settle in sorted(
+                zip(occurrences, to_create, settles),
+                key=lambda x: (x[1]['date'], x[1]['line_number'] or 0)):
+            if values['payment']:
+                occurrence.payment = payments[values['payment']]
+                kind = 'liquidation' if settle else (values['kind'] or '')
                 by_kind[kind].append(occurrence)
         liquidations = by_kind.pop('liquidation', [])
+        touched = set()
         for kind, group in by_kind.items():
             method = getattr(cls, '_apply_%s' % kind, None)
             if method:
                 method(group)
-        Payment.save(list(payments.values()))
+                touched.update(o.payment for o in group)
+        Payment.save(list(touched))
         # Last: a liquidation ends the title whatever came before
         if liquidations:
-            cls._apply_liquidation(liquidations)
+            cls._apply_liquidation(liquidations, journal=journal)
         return occurrences, skipped, unmatched
+
+    @classmethod
+    def _create_occurrences(cls, vlist):
+        "Create the occurrences of vlist, set-based where the writer runs"
+        if ReconcileWriter.available() and vlist:
+            return cls.browse(ReconcileWriter.insert(cls, vlist))
+        return cls.create(vlist)
 
     @classmethod
     def _apply_registered(cls, occurrences):
@@ -253,15 +276,44 @@ class Occurrence(ModelSQL, ModelView):
         Payment.fail(to_fail)
 
     @classmethod
-    def _apply_liquidation(cls, occurrences):
+    def _apply_liquidation(cls, occurrences, journal=None):
         """Post the liquidation moves, reconcile them with the titles'
         lines, mark the titles paid and process their invoices.
 
-        Still the ORM path: tests/bench/retorno.py measured it at a few
-        titles per second on PostgreSQL, the profile dominated by
-        Move.create validation (~47%) and Line.reconcile (~28%). The
-        set-based python-sql version (moves, lines and reconciliations
-        inserted per batch) is the next step; not done yet."""
+        occurrences are in the order the bank reports them; a title's
+        first liquidation applies, the others stay recorded for the
+        operator. On PostgreSQL the set-based writer stores those it
+        reproduces exactly (reconcile_writer.py, a measured hot path);
+        the others, and all of them with the context key
+        br_boleto_reconcile_orm, go through the ORM."""
+        pool = Pool()
+        Date = pool.get('ir.date')
+        first, seen = [], set()
+        for occurrence in occurrences:
+            if occurrence.payment.id not in seen:
+                seen.add(occurrence.payment.id)
+                first.append(occurrence)
+        others = first
+        if ReconcileWriter.available() and first:
+            if journal is None:
+                journal = first[0].journal
+            with Transaction().set_context(company=journal.company.id):
+                today = Date.today()
+            writer = ReconcileWriter(journal, today)
+            titles, others = writer.split(first)
+            written, not_written = writer.write(titles)
+            for row in written:
+                row['occurrence'].move = row['move']
+            if not_written:
+                order = {o.id: i for i, o in enumerate(first)}
+                others = sorted(others + not_written,
+                    key=lambda o: order[o.id])
+        if others:
+            cls._apply_liquidation_orm(others)
+
+    @classmethod
+    def _apply_liquidation_orm(cls, occurrences):
+        "_apply_liquidation through the ORM, one title at a time"
         pool = Pool()
         Move = pool.get('account.move')
         Line = pool.get('account.move.line')
@@ -280,20 +332,27 @@ class Occurrence(ModelSQL, ModelView):
             return
         Move.save(moves)
         Move.post(moves)
-        to_reconcile, invoices = [], set()
+        to_reconcile, invoices, partial = [], set(), []
         for occurrence, move in zip(applied, moves):
             occurrence.move = move
             payment = occurrence.payment
             line = payment.line
             credit, = [l for l in move.lines
                 if l.account == line.account and l.party == line.party]
-            if (not line.reconciliation
-                    and credit.credit - credit.debit
-                    == line.debit - line.credit):
+            paid = credit.credit - credit.debit
+            due = line.debit - line.credit
+            if not line.reconciliation and paid == due:
                 to_reconcile.append([line, credit])
                 if isinstance(line.move_origin, Invoice):
                     invoices.add(line.move_origin)
+            elif not line.reconciliation and 0 < paid < due:
+                # Paid less than the title: the title counts for what the
+                # bank paid (the host subtracts it from the invoice's
+                # amount to pay), the invoice stays open for the rest.
+                partial.extend(([payment], {'amount': paid}))
         cls.save(applied)
+        if partial:
+            Payment.write(*partial)
         paid = [o.payment for o in applied]
         Payment.succeed(paid)
         Payment.write(paid, {
@@ -304,6 +363,12 @@ class Occurrence(ModelSQL, ModelView):
             Line.reconcile(*to_reconcile)
         if invoices:
             Invoice.process(list(invoices))
+
+    @classmethod
+    def _get_liquidation_description(cls, nosso_numero):
+        "The description of the liquidation move of a title"
+        return gettext('br_boleto_cnab.msg_liquidation_move',
+            nosso_numero=nosso_numero)
 
     def _get_liquidation_move(self):
         "The move of a liquidation: bank, fees, discounts and charges"
@@ -339,7 +404,7 @@ class Occurrence(ModelSQL, ModelView):
         return Move(company=company, journal=journal.boleto_account_journal,
             period=Period.find(company, date=date), date=date,
             origin=payment,
-            description=gettext('br_boleto_cnab.msg_liquidation_move',
-                nosso_numero=payment.boleto_nosso_numero_printed
+            description=self._get_liquidation_description(
+                payment.boleto_nosso_numero_printed
                 or payment.boleto_nosso_numero),
             lines=lines)

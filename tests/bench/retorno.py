@@ -238,12 +238,15 @@ def import_file(journal_id, data, profile=False):
         import pstats
         profiler = cProfile.Profile()
         profiler.enable()
-    _, (occurrences, skipped, unmatched) = File.import_retorno(
-        journal, data, 'BENCH.RET', date=CREDIT)
-    if profile:
-        profiler.disable()
-        pstats.Stats(profiler, stream=sys.stderr).sort_stats(
-            'cumulative').print_stats(30)
+    try:
+        _, (occurrences, skipped, unmatched) = File.import_retorno(
+            journal, data, 'BENCH.RET', date=CREDIT)
+    finally:
+        # Also when the host's lock protocol restarts the transaction
+        if profile:
+            profiler.disable()
+            pstats.Stats(profiler, stream=sys.stderr).sort_stats(
+                'cumulative').print_stats(40)
     return len(occurrences), skipped, len(unmatched)
 
 
@@ -304,11 +307,12 @@ def phase(database, args):
     rows_time = time.monotonic() - t
 
     t = time.monotonic()
-    (recorded, skipped, unmatched), _ = committed(database, import_file,
-        ids['journal'], data, args.profile, context=context)
+    (recorded, skipped, unmatched), restarts = committed(database,
+        import_file, ids['journal'], data, args.profile, context=context)
     reconcile_time = time.monotonic() - t
-    log('reconcile: %d recorded, %d skipped, %d unmatched in %.1f s'
-        % (recorded, skipped, unmatched, reconcile_time))
+    log('reconcile: %d recorded, %d skipped, %d unmatched in %.1f s '
+        '(%d restarts)' % (recorded, skipped, unmatched, reconcile_time,
+            restarts))
 
     t = time.monotonic()
     again, _ = committed(database, import_file, ids['journal'], data,
