@@ -128,8 +128,9 @@ class Contract(metaclass=PoolMeta):
         if date is None:
             date = Date.today()
         chunk = Configuration(1).contract_billing_chunk or 500
-        ids = cls._billing_due_ids(date)
         result = {'contracts': 0, 'invoices': 0, 'busy': 0, 'errors': []}
+        cls._billing_lifecycle(date, result)
+        ids = cls._billing_due_ids(date)
         extras = _learned_locks.setdefault(
             Transaction().database.name, {})
         if ids and not extras:
@@ -141,6 +142,23 @@ class Contract(metaclass=PoolMeta):
         for sub_ids in grouped_slice(ids, chunk):
             cls._billing_run_chunk(list(sub_ids), date, result, extras)
         return result
+
+    @classmethod
+    def _billing_lifecycle(cls, date, result):
+        """Apply what falls due on date (scheduled changes, trials
+        ending, terms expiring) before billing it, in its own committed
+        transaction: a plan switched at the period's end is billed at
+        the new price whichever cron runs first."""
+        transaction = Transaction()
+        try:
+            with transaction.new_transaction() as lifecycle:
+                cls.process_lifecycle(date)
+                lifecycle.commit()
+        except Exception as exception:
+            # Billing still runs: each contract is billed as it stands.
+            logger.warning("contract lifecycle failed", exc_info=True)
+            result['errors'].append(
+                ('lifecycle', str(exception) or repr(exception)))
 
     @classmethod
     def _billing_due_ids(cls, date):
