@@ -3,16 +3,14 @@
 """The customer's e-mail: the invoice with its boleto PDF attached, sent
 with the host's e-mail notification (notification_email) through the
 queue, after the titles are registered."""
-import trytond.config as config
 from trytond.i18n import gettext
 from trytond.model import fields
+from trytond.modules.subscription_core.notification import (
+    NotificationSender)
 from trytond.pool import Pool, PoolMeta
 from trytond.pyson import Eval
 from trytond.report import Report
 from trytond.rpc import RPC
-from trytond.sendmail import SMTPDataManager, send_message_transactional
-from trytond.tools.email_ import has_rcpt
-from trytond.transaction import Transaction
 
 from .exceptions import BoletoError
 
@@ -112,38 +110,26 @@ class Invoice(metaclass=PoolMeta):
         # current.
         Payment.lock([p for i in invoices
                 for p in i._get_boleto_email_payments()])
-        from_ = (config.get('notification_email', 'from')
-            or config.get('email', 'from'))
-        messages, emails, sent = [], [], []
+        # strict: an unreachable SMTP server fails the commit, so no date
+        # is recorded for a message that did not leave.
+        sender = NotificationSender(strict=True)
+        emails, sent = [], []
         for invoice in invoices:
             payments = invoice._get_boleto_email_payments()
             if not payments:
                 continue
+            # Each journal has its own e-mail, so not send_notification.
             notification = payments[0].journal.boleto_notification
             if not notification:
                 continue
-            to, to_languages = notification._get_to(invoice)
-            cc, cc_languages = notification._get_cc(invoice)
-            bcc, bcc_languages = notification._get_bcc(invoice)
-            msg = notification.get_email(invoice, from_, to, cc, bcc,
-                to_languages | cc_languages | bcc_languages)
-            if not has_rcpt(msg):
+            email = sender.send(notification, invoice)
+            if email is None:
                 continue
-            messages.append(msg)
-            email = Email.from_message(msg, resource=invoice,
-                notification_email=notification)
             emails.append(email)
             for payment in payments:
                 payment.boleto_email_date = date
                 payment.boleto_email = email
                 sent.append(payment)
-        if messages:
-            # strict: an unreachable SMTP server fails the commit, so no
-            # date is recorded for a message that did not leave. Joined
-            # only with something to send: the manager connects anyway.
-            datamanager = Transaction().join(SMTPDataManager(strict=True))
-            for msg in messages:
-                send_message_transactional(msg, datamanager=datamanager)
         Email.save(emails)
         Payment.save(sent)
         return emails

@@ -11,16 +11,14 @@ overdue invoice; no access is reduced or blocked without one (see
 Access.check_notice)."""
 import datetime
 
-import trytond.config as config
 from trytond.i18n import gettext
 from trytond.model import Index, ModelSQL, ModelView, Unique, fields
 from trytond.model.exceptions import AccessError
 from trytond.modules.currency.fields import Monetary
+from trytond.modules.subscription_core.notification import (
+    send_notification)
 from trytond.pool import Pool, PoolMeta
 from trytond.report import Report
-from trytond.sendmail import SMTPDataManager, send_message_transactional
-from trytond.tools.email_ import has_rcpt
-from trytond.transaction import Transaction
 
 
 class Notice(ModelSQL, ModelView):
@@ -133,32 +131,16 @@ class Notice(ModelSQL, ModelView):
         access is not suspended."""
         pool = Pool()
         Configuration = pool.get('sale.configuration')
-        Email = pool.get('ir.email')
         Notification = pool.get('notification.email')
         notification = (Configuration(1).access_notice_notification
             or Notification(Configuration.default_access_notice_notification()))
-        datamanager = SMTPDataManager()
-        Transaction().join(datamanager)
-        from_ = (config.get('notification_email', 'from')
-            or config.get('email', 'from'))
-        sent = []
-        for notice in notices:
-            if notice.email:
-                continue
-            # The 15 days run from the day it is sent.
+        unsent = [n for n in notices if not n.email]
+        for notice in unsent:
+            # The 15 days run from the day it is sent (the e-mail shows
+            # them, so before it is written).
             notice.set_date(date)
-            to, to_languages = notification._get_to(notice)
-            cc, cc_languages = notification._get_cc(notice)
-            bcc, bcc_languages = notification._get_bcc(notice)
-            msg = notification.get_email(
-                notice, from_, to, cc, bcc,
-                to_languages | cc_languages | bcc_languages)
-            if not has_rcpt(msg):
-                continue
-            send_message_transactional(msg, datamanager=datamanager)
-            email = Email.from_message(
-                msg, resource=notice, notification_email=notification)
-            email.save()
+        sent = []
+        for notice, email in send_notification(notification, unsent):
             notice.email = email
             sent.append(notice)
         # The scheduler writes it, not the user: not "external".

@@ -11,7 +11,6 @@ from decimal import Decimal
 
 from dateutil.relativedelta import relativedelta
 
-import trytond.config as config
 from trytond.exceptions import UserError
 from trytond.i18n import gettext
 from trytond.model import Index, ModelSQL, ModelView, fields
@@ -21,12 +20,10 @@ from trytond.pool import Pool, PoolMeta
 from trytond.pyson import Eval, PYSONEncoder
 from trytond.report import Report
 from trytond.rpc import RPC
-from trytond.sendmail import SMTPDataManager, send_message_transactional
-from trytond.tools.email_ import has_rcpt
-from trytond.transaction import Transaction
 from trytond.wizard import (
     Button, StateAction, StateTransition, StateView, Wizard)
 
+from .notification import send_notification
 from .price_index import FACTOR_DIGITS
 
 # Lei 10.192/2001, art. 2, §1: adjustments at least one year apart.
@@ -160,7 +157,6 @@ class Adjustment(ModelSQL, ModelView):
         pool = Pool()
         Date = pool.get('ir.date')
         Configuration = pool.get('sale.configuration')
-        Email = pool.get('ir.email')
         if date is None:
             date = Date.today()
         notification = Configuration(1).adjustment_notification
@@ -170,24 +166,8 @@ class Adjustment(ModelSQL, ModelView):
                 ('notice_date', '<=', date),
                 ('email', '=', None),
                 ], order=[('notice_date', 'ASC'), ('id', 'ASC')])
-        datamanager = SMTPDataManager()
-        Transaction().join(datamanager)
-        from_ = (config.get('notification_email', 'from')
-            or config.get('email', 'from'))
         sent = []
-        for adjustment in adjustments:
-            to, to_languages = notification._get_to(adjustment)
-            cc, cc_languages = notification._get_cc(adjustment)
-            bcc, bcc_languages = notification._get_bcc(adjustment)
-            msg = notification.get_email(
-                adjustment, from_, to, cc, bcc,
-                to_languages | cc_languages | bcc_languages)
-            if not has_rcpt(msg):
-                continue
-            send_message_transactional(msg, datamanager=datamanager)
-            email = Email.from_message(
-                msg, resource=adjustment, notification_email=notification)
-            email.save()
+        for adjustment, email in send_notification(notification, adjustments):
             adjustment.email = email
             sent.append(adjustment)
         cls.save(sent)

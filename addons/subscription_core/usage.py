@@ -1,7 +1,8 @@
 # This file is part of Ciclo. The COPYRIGHT file at the top level of
 # this repository contains the full copyright notices and license terms.
-"""Usage records: ingestion (RPC batch method and CSV wizard), rating in
-the billing run and the usage statement (extrato de utilização)."""
+"""Usage records: ingestion (RPC batch method and CSV wizard) and rating
+in the billing run; the usage statement (extrato de utilização) is in
+usage_statement.py."""
 import csv
 import datetime
 import io
@@ -20,7 +21,6 @@ from trytond.model import Index, ModelSQL, ModelView, Unique, fields
 from trytond.model.exceptions import AccessError
 from trytond.pool import Pool, PoolMeta
 from trytond.pyson import Eval
-from trytond.report import Report
 from trytond.rpc import RPC
 from trytond.tools import grouped_slice
 from trytond.tools.timezone import UTC, get_tzinfo
@@ -761,67 +761,3 @@ class UsageImport(Wizard):
             'duplicates': result.get('duplicates', 0),
             }
 
-
-class UsageStatement(Report):
-    "Usage Statement"
-    __name__ = 'sale.subscription.usage.statement'
-
-    @classmethod
-    def get_context(cls, records, header, data):
-        context = super().get_context(records, header, data)
-        context['statements'] = cls.get_statements(records)
-        return context
-
-    @classmethod
-    def get_statements(cls, invoices):
-        """Return {invoice id: [section]} with a section per usage charge:
-        its metric, the usage per day with the allowance used up in day
-        order, and the priced lines."""
-        pool = Pool()
-        Charge = pool.get('sale.subscription.charge')
-        Usage = pool.get('sale.subscription.usage')
-        charges = Charge.search([
-                ('invoice', 'in', [int(i) for i in invoices]),
-                ('kind', '=', 'usage'),
-                ], order=[('invoice', 'ASC'), ('id', 'ASC')])
-        table = Usage.__table__()
-        cursor = Transaction().connection.cursor()
-        days = defaultdict(lambda: defaultdict(Decimal))
-        for sub in grouped_slice([c.id for c in charges], 1000):
-            cursor.execute(*table.select(
-                    table.charge, table.date, table.quantity,
-                    where=table.charge.in_(list(sub))))
-            for charge, date, quantity in cursor:
-                if isinstance(date, str):
-                    date = datetime.date.fromisoformat(date)
-                days[charge][date] += Decimal(str(quantity))
-        result = defaultdict(list)
-        for charge in charges:
-            component = charge.line.component
-            model = component.get_price_model() if component else None
-            allowance = model.allowance if model else Decimal(0)
-            left = allowance
-            rows = []
-            for date, quantity in sorted(days[charge.id].items()):
-                included = min(left, quantity)
-                left -= included
-                rows.append({
-                        'date': date,
-                        'quantity': quantity,
-                        'included': included,
-                        'charged': quantity - included,
-                        })
-            total = sum((r['quantity'] for r in rows), Decimal(0))
-            result[charge.invoice.id].append({
-                    'charge': charge,
-                    'component': component,
-                    'metric': charge.metric,
-                    'days': rows,
-                    'quantity': total,
-                    'allowance': allowance,
-                    'included': min(allowance, total),
-                    'charged': total - min(allowance, total),
-                    'lines': (model.compute(total).lines if model else []),
-                    'amount': charge.amount,
-                    })
-        return result

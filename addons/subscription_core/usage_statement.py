@@ -1,18 +1,90 @@
 # This file is part of Ciclo. The COPYRIGHT file at the top level of
 # this repository contains the full copyright notices and license terms.
-"""The usage statement (extrato de utilização) PDF attached to invoices.
+"""The usage statement (extrato de utilização) of invoices: the HTML
+report and the PDF attached to invoices.
 
 The billing run queues one task per invoice that bills usage
 (__queue__, so the run itself only inserts the task); the task renders
 the statement (usage_statement_pdf.py) in the customer's language and
 attaches it to the invoice, replacing the one a previous run attached."""
+import datetime
+from collections import defaultdict
+from decimal import Decimal
+
 from trytond.i18n import gettext
 from trytond.pool import Pool, PoolMeta
+from trytond.report import Report
+from trytond.tools import grouped_slice
 from trytond.transaction import Transaction
 
 from .usage_statement_pdf import (
     LABELS, PricingLine, StatementDay, StatementDocument, StatementSection,
     render_usage_statement_pdf)
+
+
+class UsageStatement(Report):
+    "Usage Statement"
+    __name__ = 'sale.subscription.usage.statement'
+
+    @classmethod
+    def get_context(cls, records, header, data):
+        context = super().get_context(records, header, data)
+        context['statements'] = cls.get_statements(records)
+        return context
+
+    @classmethod
+    def get_statements(cls, invoices):
+        """Return {invoice id: [section]} with a section per usage charge:
+        its metric, the usage per day with the allowance used up in day
+        order, and the priced lines."""
+        pool = Pool()
+        Charge = pool.get('sale.subscription.charge')
+        Usage = pool.get('sale.subscription.usage')
+        charges = Charge.search([
+                ('invoice', 'in', [int(i) for i in invoices]),
+                ('kind', '=', 'usage'),
+                ], order=[('invoice', 'ASC'), ('id', 'ASC')])
+        table = Usage.__table__()
+        cursor = Transaction().connection.cursor()
+        days = defaultdict(lambda: defaultdict(Decimal))
+        for sub in grouped_slice([c.id for c in charges], 1000):
+            cursor.execute(*table.select(
+                    table.charge, table.date, table.quantity,
+                    where=table.charge.in_(list(sub))))
+            for charge, date, quantity in cursor:
+                if isinstance(date, str):
+                    date = datetime.date.fromisoformat(date)
+                days[charge][date] += Decimal(str(quantity))
+        result = defaultdict(list)
+        for charge in charges:
+            component = charge.line.component
+            model = component.get_price_model() if component else None
+            allowance = model.allowance if model else Decimal(0)
+            left = allowance
+            rows = []
+            for date, quantity in sorted(days[charge.id].items()):
+                included = min(left, quantity)
+                left -= included
+                rows.append({
+                        'date': date,
+                        'quantity': quantity,
+                        'included': included,
+                        'charged': quantity - included,
+                        })
+            total = sum((r['quantity'] for r in rows), Decimal(0))
+            result[charge.invoice.id].append({
+                    'charge': charge,
+                    'component': component,
+                    'metric': charge.metric,
+                    'days': rows,
+                    'quantity': total,
+                    'allowance': allowance,
+                    'included': min(allowance, total),
+                    'charged': total - min(allowance, total),
+                    'lines': (model.compute(total).lines if model else []),
+                    'amount': charge.amount,
+                    })
+        return result
 
 
 class Invoice(metaclass=PoolMeta):
