@@ -136,7 +136,7 @@ echo "test.sh: database $TRYTOND_DATABASE__URI name=$DB_NAME cache=${DB_CACHE:-o
 mkdir -p var
 log="$ROOT/var/test-last.log"
 set +e
-"$PY" -m pytest -q "${paths[@]}" "${args[@]}" 2>&1 | tee "$log"
+"$PY" -m pytest -q --durations=25 "${paths[@]}" "${args[@]}" 2>&1 | tee "$log"
 rc=${PIPESTATUS[0]}
 set -e
 

@@ -70,6 +70,13 @@ class Coupon(DeactivableMixin, ModelSQL, ModelView):
             ('max_per_customer', '>', 0)],
         help="How many contracts of one customer may use the coupon; "
         "empty for no limit.")
+    max_installments = fields.Integer(
+        "Maximum Installments (Annual Plans)",
+        domain=['OR',
+            ('max_installments', '=', None),
+            ('max_installments', '>', 0)],
+        help="On annual plans, the most installments the contract's "
+        "payment term may split a bill into; empty for no limit.")
     salesperson = fields.Many2One(
         'company.employee', "Salesperson",
         domain=[('company', '=', Eval('company', -1))])
@@ -360,6 +367,13 @@ class Redemption(ModelSQL, ModelView):
                     'subscription_core.msg_coupon_max_per_customer',
                     max=coupon.max_per_customer,
                     party=self.party.rec_name, **names))
+        installments = self.get_installments()
+        if (coupon.max_installments and installments
+                and installments > coupon.max_installments):
+            raise CouponValidationError(gettext(
+                    'subscription_core.msg_coupon_max_installments',
+                    installments=installments,
+                    max=coupon.max_installments, **names))
         if contract.plan:
             limits = [
                 (contract.plan.coupon_max_discount,
@@ -377,6 +391,24 @@ class Redemption(ModelSQL, ModelView):
                                 percent=_percent(percent),
                                 limit=_percent(limit),
                                 name=name, **names))
+
+    def get_installments(self):
+        """Return how many installments the payment term splits the
+        contract's annual bills into, or None when the plan is not
+        annual"""
+        contract = self.contract
+        plan = contract.plan
+        recurrence = (contract.invoice_recurrence
+            or (plan.recurrence if plan else None))
+        if not recurrence or not any(
+                r.freq == 'yearly'
+                or (r.freq == 'monthly' and r.interval == 12)
+                for r in recurrence.rules):
+            return None
+        party = contract.invoice_party or contract.party
+        term = contract.payment_term or (
+            party.customer_payment_term if party else None)
+        return len(term.lines) if term else 1
 
     @classmethod
     def check_modification(
