@@ -226,12 +226,16 @@ class Payment(metaclass=PoolMeta):
         self.boleto_protested = False
 
     def _check_boleto_write_off(self):
+        # Any open title may be written off: the common checks suffice.
         pass
 
     def _check_boleto_due_date_change(self):
+        # The second copy wizard checks the new date (second_copy.py).
         pass
 
     def _set_boleto_write_off(self):
+        # The pending instruction is the whole change: the title is
+        # written off when the bank confirms it in a retorno.
         pass
 
     @classmethod

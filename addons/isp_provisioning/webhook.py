@@ -145,6 +145,8 @@ class Receiver:
                 self.end_headers()
 
             def log_message(self, *args):
+                # Keep the test output clean: the receiver records what
+                # it accepts and refuses itself.
                 pass
 
         self._server = ThreadingHTTPServer(('127.0.0.1', port), Handler)

@@ -477,6 +477,7 @@ class Change(Workflow, ModelSQL, ModelView):
                 plan=self.contract.plan.rec_name)
 
     def _check_allowed_upgrade_downgrade(self, delta):
+        # The 'both' rule allows every change.
         pass
 
     # Computation -----------------------------------------------------
