@@ -58,10 +58,30 @@ def _amount(value):
     return amount
 
 
+# The vectors transcribe each source library's own arguments, and the
+# libraries name the same bank field differently. Rows: (source repository,
+# bank, our input, the source's column, where the source reads it).
+SOURCE_FIELDS = [
+    ('Trust-Code/python-boleto', '041', 'codigo_beneficiario', 'conta',
+        'pyboleto/bank/banrisul.py campo_livre reads conta_cedente; '
+        'its convenio is a BoletoData attribute Banrisul never reads'),
+    ]
+
+
+def _source_inputs(row):
+    "Return the inputs a row's source library names its own way"
+    source = (row.get('source') or '').split('@', 1)[0].strip()
+    bank = (row.get('bank') or '').strip().zfill(3)
+    return {field: row.get(column) or ''
+        for repo, code, field, column, _ in SOURCE_FIELDS
+        if repo == source and code == bank}
+
+
 def _check_row(row):
     "Return a list of failure reasons for one vectors row"
     errors = []
     extra = parse_note(row.get('note'))
+    extra.update(_source_inputs(row))
     due = _date(row.get('vencimento'), 'vencimento')
     amount = _amount(row.get('valor'))
     boleto = make_boleto(row.get('bank', ''), due, amount,

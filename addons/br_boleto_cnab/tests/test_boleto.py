@@ -13,22 +13,11 @@ from trytond.modules.br_boleto_cnab.boleto import (
     due_factor, format_typed_line, general_dv, mod10, parse, typed_line)
 from trytond.modules.br_boleto_cnab.boleto_banks import BANKS, make_boleto
 from trytond.modules.br_boleto_cnab.cli_boleto import (
-    conformance_boleto, parse_note)
+    _source_inputs, conformance_boleto, parse_note)
 
 D = dt.date
 BB_BARCODE = '00193376900000135000000001238798977770016818'
 BB_LINE = '00190.00009 01238.798977 77700.168188 3 37690000013500'
-
-# Vector rows whose inputs contradict another source for the same bank;
-# no single rule can pass both (see the report / PROVENANCE):
-# pyboleto's Banrisul test puts the beneficiary code in conta_cedente
-# (9000150) and sets an unused convenio=7777777, while brcobranca puts it
-# in convenio. We follow brcobranca (convenio first).
-KNOWN_CONFLICTS = {
-    'Trust-Code/python-boleto@48c7aad9bfcc44dad39643d9d95f3d6df3951e00:'
-    'tests/test_banco_banrisul.py#L37,29',
-    }
-
 
 class FactorTestCase(unittest.TestCase):
     "Due-date factor, domain-rules C.1 test points"
@@ -176,25 +165,14 @@ class VectorsTestCase(unittest.TestCase):
         out = io.StringIO()
         with contextlib.redirect_stdout(out):
             passed, failed = conformance_boleto(path)
-        failures = out.getvalue().splitlines()
-        conflicts = [n for n, row in enumerate(rows, 2)
-            if row['source'] in KNOWN_CONFLICTS]
-        unexpected = [line for line in failures
-            if int(line.split()[1]) not in conflicts]
-        self.assertEqual(unexpected, [])
-        self.assertEqual(passed + failed, len(rows))
-        self.assertEqual(failed, len(failures))
-        self.assertLessEqual(failed, len(conflicts))
-        # every bank of the set has at least one passing row
-        failing = {int(line.split()[1]) for line in failures}
-        banks = {row['bank'] for n, row in enumerate(rows, 2)
-            if n not in failing}
-        self.assertEqual(banks, {row['bank'] for row in rows})
+        self.assertEqual(out.getvalue().splitlines()[:-1], [])
+        self.assertEqual((passed, failed), (len(rows), 0))
 
-    @unittest.expectedFailure
-    def test_conformance_all_rows(self):
-        "Fails while the vectors hold the Banrisul source conflict"
-        path = require_vectors('boleto', 'vectors.csv')
-        with contextlib.redirect_stdout(io.StringIO()):
-            passed, failed = conformance_boleto(path)
-        self.assertEqual(failed, 0)
+    def test_source_fields(self):
+        "A source's own name for a field feeds our input"
+        row = {'bank': '41', 'conta': '9000150', 'convenio': '7777777',
+            'source': 'Trust-Code/python-boleto@abc:tests/x.py#L1'}
+        self.assertEqual(_source_inputs(row),
+            {'codigo_beneficiario': '9000150'})
+        row['source'] = 'kivanio/brcobranca@abc:spec/x.rb#L1'
+        self.assertEqual(_source_inputs(row), {})
