@@ -111,6 +111,21 @@ class Charge(ModelSQL, ModelView):
                     'subscription_core.msg_charge_modify'))
 
 
+def _match(row, pattern):
+    "MatchMixin.match (match_none=False) on a search_read dictionary"
+    for name, wanted in pattern.items():
+        value = row.get(name)
+        if value in ('', None):
+            continue
+        if isinstance(wanted, bool) or isinstance(value, bool):
+            value, wanted = bool(value), bool(wanted)
+        elif hasattr(wanted, 'id'):
+            wanted = wanted.id
+        if value != wanted:
+            return False
+    return True
+
+
 class Contract(metaclass=PoolMeta):
     __name__ = 'sale.subscription'
 
@@ -498,8 +513,8 @@ class Contract(metaclass=PoolMeta):
             company=self.company,
             type='out',
             party=party,
-            invoice_address=self.invoice_address or party.address_get(
-                type='invoice'),
+            invoice_address=(
+                self.invoice_address or values.get('invoice_address')),
             currency=self.currency,
             account=values['account_receivable'],
             invoice_date=date,
@@ -557,30 +572,71 @@ class Contract(metaclass=PoolMeta):
         for Value, names in by_model.items():
             pattern = filter_pattern({'company': company}, Value)
             found = {}
+            # search_read: dictionaries, not a record instance per party
+            # with its lazy reads (most of this method's time).
+            columns = ['party'] + [f for f in pattern if f not in names]
             for sub_ids in grouped_slice(ids, 1000):
-                for record in Value.search([
+                for row in Value.search_read([
                             ('party', 'in', list(sub_ids)),
-                            ], order=[('id', 'ASC')]):
-                    if not record.match(pattern, match_none=False):
+                            ], order=[('id', 'ASC')],
+                        fields_names=columns + names):
+                    if not _match(row, pattern):
                         continue
-                    best = found.get(record.party.id)
+                    best = found.get(row['party'])
                     # A record with the company filled wins (as
                     # CompanyMultiValueMixin.multivalue_records sorts).
                     if best is None or (
-                            getattr(best, 'company', None) is None
-                            and getattr(record, 'company', None)):
-                        found[record.party.id] = record
+                            best.get('company') is None
+                            and row.get('company') is not None):
+                        found[row['party']] = row
             default = Value(**pattern)
             for name in names:
                 setattr(default, name, getattr(
                         Party, 'default_%s' % name, lambda **kw: None)(
                         **pattern))
-            for id_ in ids:
-                record = found.get(id_, default)
-                for name in names:
-                    values[id_][name] = getattr(record, name)
+            for name in names:
+                field = Value._fields[name]
+                instances = {}
+                if field._type == 'many2one':
+                    Target = pool.get(field.model_name)
+                    targets = {r[name] for r in found.values()} - {None}
+                    instances = {t.id: t for t in Target.browse(targets)}
+                fallback = getattr(default, name)
+                for id_ in ids:
+                    row = found.get(id_)
+                    if row is None:
+                        values[id_][name] = fallback
+                    else:
+                        values[id_][name] = instances.get(
+                            row[name], row[name])
+        addresses = cls._prefetch_invoice_addresses(ids)
         for id_ in ids:
+            values[id_]['invoice_address'] = addresses.get(id_)
             cache[('party', id_)] = values[id_]
+
+    @classmethod
+    def _prefetch_invoice_addresses(cls, party_ids):
+        """Return the invoice address of each party as Party.address_get
+        picks it (the first with the invoice flag, else the first one),
+        read for all the parties at once."""
+        pool = Pool()
+        Address = pool.get('party.address')
+        chosen = {}
+        flag = 'invoice' in Address._fields
+        for sub_ids in grouped_slice(party_ids, 1000):
+            # The model's order is the one of Party.addresses.
+            for row in Address.search_read([
+                        ('party', 'in', list(sub_ids)),
+                        ], fields_names=['party'] + (
+                        ['invoice'] if flag else [])):
+                party = row['party']
+                if party not in chosen or (
+                        flag and row['invoice']
+                        and not chosen[party][1]):
+                    chosen[party] = (row['id'], flag and row['invoice'])
+        records = {a.id: a for a in Address.browse(
+                [i for i, _ in chosen.values()])}
+        return {p: records[i] for p, (i, _) in chosen.items()}
 
     @classmethod
     def _billing_party_fields(cls):

@@ -264,13 +264,27 @@ class Contract(metaclass=PoolMeta):
 
     def _first_anchor(self, base):
         "Return the first cycle start on or after base"
-        rule = self.invoice_recurrence.rules[0]
-        if rule.freq in DAY_ANCHORED_FREQS and self.billing_day:
-            anchor = base.replace(day=self.billing_day)
+        billing_day = self.billing_day
+        if billing_day and self._recurrence_freq() in DAY_ANCHORED_FREQS:
+            anchor = base.replace(day=billing_day)
             if anchor < base:
                 anchor += relativedelta(months=1)
             return anchor
         return base
+
+    def _recurrence_freq(self):
+        "Return the frequency of the first rule of the invoice recurrence"
+        recurrence = self.invoice_recurrence
+        transaction = Transaction()
+        if (not transaction.context.get('subscription_billing')
+                or recurrence.id is None or recurrence.id < 0):
+            return recurrence.rules[0].freq
+        # Asked for every contract of a run: once per rule set.
+        memo = _starts_memo.setdefault(transaction, {})
+        key = ('freq', recurrence.id)
+        if key not in memo:
+            memo[key] = recurrence.rules[0].freq
+        return memo[key]
 
     def _cycle_starts(self, anchor):
         """Yield the cycle start dates from anchor.
@@ -360,7 +374,8 @@ class Contract(metaclass=PoolMeta):
         return min(limits) if limits else None
 
     def get_billing_mode(self):
-        return self.plan.billing_mode if self.plan else 'advance'
+        plan = self.plan
+        return plan.billing_mode if plan else 'advance'
 
     def compute_next_billing_date(self):
         "Return when the first unbilled period falls due"
