@@ -19,6 +19,12 @@ _BOLETO = {'invisible': Eval('process_method') != 'boleto'}
 # Instructions that change the title's data: before the title is sent,
 # the data simply goes with the new title.
 _TITLE_DATA = {'discount', 'abatement'}
+# A pending instruction of the same kind that is only new values for the
+# title is replaced: the remessa carries one record per title, so the
+# bank gets the latest values once (a second copy reprinted with another
+# date must reach the bank with that date). Any other instruction waits
+# for the next remessa alone, so it is never sent twice.
+_REPLACEABLE = {'due_date_change', 'discount', 'abatement'}
 _AT_BANK = ['sent', 'registered']
 
 
@@ -150,7 +156,13 @@ class Payment(metaclass=PoolMeta):
             raise BoletoError(gettext(
                     'br_boleto_cnab.msg_boleto_instruction_state',
                     payment=self.rec_name, instruction=label))
-        if self.boleto_instruction and self.boleto_instruction != 'new':
+        if (self.boleto_instruction == instruction
+                and instruction not in _REPLACEABLE):
+            raise BoletoError(gettext(
+                    'br_boleto_cnab.msg_boleto_instruction_same_pending',
+                    payment=self.rec_name, instruction=label))
+        if (self.boleto_instruction
+                and self.boleto_instruction not in {'new', instruction}):
             raise BoletoError(gettext(
                     'br_boleto_cnab.msg_boleto_instruction_pending',
                     payment=self.rec_name, instruction=label,
@@ -193,6 +205,13 @@ class Payment(metaclass=PoolMeta):
 
     def _check_boleto_abatement(self, amount=None):
         self._check_boleto_amount(amount, 'abatement')
+        if (self.boleto_abatement and self.boleto_state in _AT_BANK
+                and self.boleto_instruction != 'abatement'):
+            # The bank has it: a second grant would be sent again
+            raise BoletoError(gettext(
+                    'br_boleto_cnab.msg_boleto_abatement_granted',
+                    payment=self.rec_name,
+                    abatement=self.boleto_abatement))
 
     def _set_boleto_abatement(self, amount):
         self.boleto_abatement = amount

@@ -1,10 +1,15 @@
 # This file is part of Ciclo. The COPYRIGHT file at the top level of
 # this repository contains the full copyright notices and license terms.
+from trytond.i18n import gettext
 from trytond.model import ModelView, fields
+from trytond.modules.currency.fields import Monetary
 from trytond.pool import Pool, PoolMeta
 from trytond.pyson import Eval
 from trytond.rpc import RPC
 from trytond.transaction import Transaction
+from trytond.wizard import Button, StateTransition, StateView, Wizard
+
+from .exceptions import BoletoError
 
 _JOURNAL_DOMAIN = [
     ('process_method', '=', 'boleto'),
@@ -66,12 +71,23 @@ class Invoice(metaclass=PoolMeta):
         if journal and journal.company == self.company:
             return journal
 
-    def _get_boleto_lines(self):
-        "The lines to pay that have no live title yet"
-        return [l for l in self.lines_to_pay
-            if not l.reconciliation and l.payment_amount
-            and l.payment_amount > 0
-            and not any(p.state != 'failed' for p in l.payments)]
+    def _get_boleto_lines(self, remainders=False):
+        """The lines to pay that have no live title, with an amount to pay.
+
+        A line whose title was paid in part keeps the rest to pay
+        (payment_amount); it is included only with remainders."""
+        lines = []
+        for line in self.lines_to_pay:
+            if (line.reconciliation or not line.payment_amount
+                    or line.payment_amount <= 0):
+                continue
+            states = {p.state for p in line.payments}
+            if states - {'failed', 'succeeded'}:
+                continue
+            if 'succeeded' in states and not remainders:
+                continue
+            lines.append(line)
+        return lines
 
     @classmethod
     def _get_boleto_domain(cls):
@@ -85,17 +101,28 @@ class Invoice(metaclass=PoolMeta):
             ]
 
     @classmethod
-    @ModelView.button
+    @ModelView.button_action('br_boleto_cnab.wizard_invoice_register_boleto')
     def register_boletos_button(cls, invoices):
-        cls.register_boletos(invoices=invoices)
+        pass
 
     @classmethod
-    def register_boletos(cls, date=None, invoices=None):
+    def register_boletos(cls, date=None, invoices=None, due_date=None):
         """Create a boleto title for each line to pay of posted customer
         invoices collected by boleto (all of them when invoices is None:
-        the cron runs it after the billing run). Return the payments."""
+        the cron runs it after the billing run). Return the payments.
+
+        The remainder of a partly paid line gets a title only with a
+        due_date (the register wizard's): its maturity has passed, and
+        a boleto due the day it is issued could not be paid in time."""
         pool = Pool()
         Payment = pool.get('account.payment')
+        Date = pool.get('ir.date')
+        if date is None:
+            date = Date.today()
+        if due_date is not None and due_date < date:
+            raise BoletoError(gettext(
+                    'br_boleto_cnab.msg_register_due_date_past',
+                    due_date=due_date, date=date))
         if invoices is None:
             context = Transaction().context
             domain = cls._get_boleto_domain()
@@ -110,11 +137,13 @@ class Invoice(metaclass=PoolMeta):
                 continue
             journal = invoice._get_boleto_journal()
             if journal:
-                invoice_lines = invoice._get_boleto_lines()
+                invoice_lines = invoice._get_boleto_lines(
+                    remainders=due_date is not None)
                 lines.extend((l, journal) for l in invoice_lines)
                 if invoice_lines:
                     registered.append(invoice)
-        payments = Payment.create_boletos(lines, date=date)
+        payments = Payment.create_boletos(lines, date=date,
+            due_date=due_date)
         cls._queue_boleto_emails(registered, date)
         return payments
 
@@ -128,3 +157,52 @@ class Invoice(metaclass=PoolMeta):
                 queue_name='boleto_email', subscription_billing=None):
             for invoice in invoices:
                 cls.__queue__.send_boleto_emails_queued([invoice], date)
+
+
+class RegisterBoletoStart(ModelView):
+    "Register Boleto"
+    __name__ = 'account.invoice.boleto.register.start'
+    currency = fields.Many2One('currency.currency', "Currency",
+        readonly=True)
+    amount = Monetary("Amount", currency='currency', digits='currency',
+        readonly=True,
+        help="What the invoices still have to pay without a boleto.")
+    today = fields.Date("Today", readonly=True)
+    due_date = fields.Date("Due Date", required=True,
+        domain=[('due_date', '>=', Eval('today'))],
+        help="The due date printed on the new boletos.")
+
+
+class RegisterBoleto(Wizard):
+    """Register the boletos of invoices, the remainder of a partly paid
+    title included, due on the date the user chooses"""
+    __name__ = 'account.invoice.boleto.register'
+    start = StateView('account.invoice.boleto.register.start',
+        'br_boleto_cnab.invoice_register_boleto_start_view_form', [
+            Button("Cancel", 'end', 'tryton-cancel'),
+            Button("Register", 'register', 'tryton-ok', default=True),
+            ])
+    register = StateTransition()
+
+    def default_start(self, fields):
+        pool = Pool()
+        Date = pool.get('ir.date')
+        today = Date.today()
+        lines = [l for i in self.records
+            for l in i._get_boleto_lines(remainders=True)]
+        maturities = [l.maturity_date for l in lines if l.maturity_date]
+        return {
+            'currency': (self.records[0].currency.id
+                if self.records else None),
+            'amount': sum(l.payment_amount for l in lines),
+            'today': today,
+            'due_date': max([today] + ([min(maturities)]
+                    if maturities else [])),
+            }
+
+    def transition_register(self):
+        pool = Pool()
+        Invoice = pool.get('account.invoice')
+        Invoice.register_boletos(invoices=self.records,
+            due_date=self.start.due_date)
+        return 'end'

@@ -4,8 +4,9 @@ import datetime
 from collections import defaultdict
 from decimal import Decimal
 
-from sql.operators import In
+from sql.operators import Any, In
 
+from trytond import backend
 from trytond.i18n import gettext
 from trytond.model import Index, ModelSQL, ModelView, Unique, fields
 from trytond.modules.currency.fields import Monetary
@@ -16,6 +17,7 @@ from trytond.transaction import Transaction
 from .cnab_occurrences import occurrence as occurrence_row
 from .payment import nosso_numero_key
 from .reconcile_writer import ReconcileWriter
+from .retorno_lock import RetornoLock
 
 ZERO = Decimal('0.00')
 # Retorno amounts read into occurrence fields. FEBRABAN 240 (segment U)
@@ -32,13 +34,27 @@ AMOUNT_FIELDS = [
     ]
 
 
+def _in(column, values):
+    """column in values, per 1000 values; on PostgreSQL as one array:
+    formatting 100,000 parameters into queries took 2 s."""
+    values = sorted(values)
+    if backend.name == 'postgresql':
+        if values:
+            yield column == Any(values)
+        return
+    for sub in grouped_slice(values, 1000):
+        yield In(column, list(sub))
+
+
 def _amount(record, key):
     "Decimal amount of a retorno field, also where a layout keeps it raw"
     if key not in record:
         return ZERO
-    if record.kinds.get(key) == 'amount':
-        return record.decimal(key) or ZERO
     raw = record[key].strip()
+    if record.kinds.get(key) == 'amount':
+        # record.decimal(key) without its three calls: 700,000 of them
+        # for a 100,000-title retorno
+        return Decimal(int(raw)).scaleb(-2) if raw else ZERO
     return (Decimal(int(raw)).scaleb(-2) if raw.isdigit() else ZERO)
 
 
@@ -133,7 +149,7 @@ class Occurrence(ModelSQL, ModelView):
 
     @classmethod
     def _find_titles(cls, journal, keys):
-        """Titles of journal by retorno nosso número key.
+        """Title ids of journal by retorno nosso número key.
 
         Banks echo the number with or without its check digit (per bank
         and layout), so a key matches the number first, else the number
@@ -147,11 +163,10 @@ class Occurrence(ModelSQL, ModelView):
         table = Payment.__table__()
         cursor = Transaction().connection.cursor()
         by_number = {}
-        for sub in grouped_slice(sorted(candidates), 1000):
+        for where in _in(table.boleto_nosso_numero, candidates):
             cursor.execute(*table.select(table.id, table.boleto_nosso_numero,
                     table.boleto_nosso_numero_dv,
-                    where=(table.journal == journal.id)
-                    & In(table.boleto_nosso_numero, list(sub))))
+                    where=(table.journal == journal.id) & where))
             for id_, number, dv in cursor:
                 by_number[number] = (id_, dv)
         found = {}
@@ -162,7 +177,7 @@ class Occurrence(ModelSQL, ModelView):
                 if payment is not None and payment[1] != key[-1]:
                     payment = None
             if payment is not None:
-                found[key] = Payment(payment[0])
+                found[key] = payment[0]
         return found
 
     @classmethod
@@ -171,11 +186,10 @@ class Occurrence(ModelSQL, ModelView):
         table = cls.__table__()
         cursor = Transaction().connection.cursor()
         existing = set()
-        for sub in grouped_slice(sorted(keys), 1000):
+        for where in _in(table.nosso_numero, keys):
             cursor.execute(*table.select(
                     table.nosso_numero, table.code, table.date,
-                    where=(table.journal == journal.id)
-                    & In(table.nosso_numero, list(sub))))
+                    where=(table.journal == journal.id) & where))
             for nosso_numero, code, date in cursor:
                 if isinstance(date, str):
                     # SQLite returns dates as text
@@ -192,6 +206,7 @@ class Occurrence(ModelSQL, ModelView):
         pool = Pool()
         Payment = pool.get('account.payment')
         keys = {values['nosso_numero'] for values, _ in rows}
+        cls.lock_retorno(journal, rows, file.name)
         titles = cls._find_titles(journal, keys)
         existing = cls._existing_keys(journal, keys)
         to_create, settles, skipped = [], [], 0
@@ -201,34 +216,35 @@ class Occurrence(ModelSQL, ModelView):
                 skipped += 1
                 continue
             existing.add(key)
-            payment = titles.get(values['nosso_numero'])
             values = dict(values, file=file.id,
-                payment=payment.id if payment else None)
+                payment=titles.get(values['nosso_numero']))
             to_create.append(values)
             settles.append(settle)
-        if ReconcileWriter.available():
-            ReconcileWriter.check_periods(journal, [
-                    v['credit_date'] or v['date']
-                    for v, settle in zip(to_create, settles)
-                    if settle and v['payment']])
-        occurrences = cls._create_occurrences(to_create)
+        # The writer stores a liquidation's occurrence with its move
+        occurrences, pending = cls._create_occurrences(to_create, [
+                i for i, (v, settle) in enumerate(zip(to_create, settles))
+                if settle and v['payment']])
         unmatched = [o for o, v in zip(occurrences, to_create)
             if not v['payment']]
-        # One instance per title, so that what one occurrence changes the
-        # next one sees; applied in the order the bank reports them. The
-        # values are those just created: reading them back would cost a
-        # read per occurrence on a 100,000-title retorno.
-        payments = {p.id: p for p in Payment.browse(
-                {v['payment'] for v in to_create if v['payment']})}
-        by_kind = defaultdict(list)
+        # Applied in the order the bank reports them, liquidations by
+        # title id (setting titles on 100,000 instances takes seconds),
+        # the others with one instance per title, so that what one
+        # occurrence changes the next one sees. The values are those just
+        # created: reading them back would cost a read per occurrence.
+        by_kind, title_of = defaultdict(list), {}
         for occurrence, values, settle in sorted(
                 zip(occurrences, to_create, settles),
                 key=lambda x: (x[1]['date'], x[1]['line_number'] or 0)):
             if values['payment']:
-                occurrence.payment = payments[values['payment']]
                 kind = 'liquidation' if settle else (values['kind'] or '')
                 by_kind[kind].append(occurrence)
+                title_of[occurrence.id] = values['payment']
         liquidations = by_kind.pop('liquidation', [])
+        payments = {p.id: p for p in Payment.browse(
+                {title_of[o.id] for g in by_kind.values() for o in g})}
+        for group in by_kind.values():
+            for occurrence in group:
+                occurrence.payment = payments[title_of[occurrence.id]]
         touched = set()
         for kind, group in by_kind.items():
             method = getattr(cls, '_apply_%s' % kind, None)
@@ -238,15 +254,49 @@ class Occurrence(ModelSQL, ModelView):
         Payment.save(list(touched))
         # Last: a liquidation ends the title whatever came before
         if liquidations:
-            cls._apply_liquidation(liquidations, journal=journal)
+            cls._apply_liquidation(liquidations, journal=journal,
+                titles=title_of, pending=pending)
         return occurrences, skipped, unmatched
 
     @classmethod
-    def _create_occurrences(cls, vlist):
-        "Create the occurrences of vlist, set-based where the writer runs"
+    def lock_retorno(cls, journal, rows, name):
+        """Take the locks of the import of rows (from rows_from_retorno)
+        before it changes anything (retorno_lock.py): another import of
+        the journal's titles is waited for, then what it recorded is
+        skipped."""
+        RetornoLock(journal, cls._get_retorno_wait(journal)).take(
+            [v['credit_date'] or v['date'] for v, settle in rows if settle],
+            name)
+
+    @classmethod
+    def _get_retorno_wait(cls, journal):
+        """Seconds an import waits for another import of journal's
+        titles before it fails (a 100,000-title retorno takes a minute)"""
+        return Transaction().context.get('br_boleto_retorno_wait', 120)
+
+    @classmethod
+    def _create_occurrences(cls, vlist, defer=()):
+        """Create the occurrences of vlist, set-based where the writer
+        runs; there those at the indexes defer only get their ids, to be
+        stored by _apply_liquidation. Return (occurrences, values not
+        stored yet by id)."""
         if ReconcileWriter.available() and vlist:
-            return cls.browse(ReconcileWriter.insert(cls, vlist))
-        return cls.create(vlist)
+            ids = ReconcileWriter.nextids(cls, len(vlist))
+            defer = set(defer)
+            now = [i for i in range(len(vlist)) if i not in defer]
+            if now:
+                ReconcileWriter.insert(cls, [vlist[i] for i in now],
+                    ids=[ids[i] for i in now])
+            return cls.browse(ids), {ids[i]: vlist[i] for i in defer}
+        return cls.create(vlist), {}
+
+    @classmethod
+    def _store_pending(cls, occurrences, pending):
+        "Store the occurrences whose values are still in pending"
+        ids = [o.id for o in occurrences if o.id in pending]
+        if ids:
+            ReconcileWriter.insert(cls, [pending.pop(i) for i in ids],
+                ids=ids)
 
     @classmethod
     def _apply_registered(cls, occurrences):
@@ -276,23 +326,39 @@ class Occurrence(ModelSQL, ModelView):
         Payment.fail(to_fail)
 
     @classmethod
-    def _apply_liquidation(cls, occurrences, journal=None):
+    def _apply_liquidation(cls, occurrences, journal=None, titles=None,
+            pending=None):
         """Post the liquidation moves, reconcile them with the titles'
         lines, mark the titles paid and process their invoices.
 
         occurrences are in the order the bank reports them; a title's
-        first liquidation applies, the others stay recorded for the
-        operator. On PostgreSQL the set-based writer stores those it
+        first liquidation settles it, and a later one in the same file
+        (another code or date: the title was paid again) goes through
+        _apply_liquidation_orm afterwards, which keeps its money as the
+        customer's credit. On PostgreSQL the set-based writer stores those it
         reproduces exactly (reconcile_writer.py, a measured hot path);
         the others, and all of them with the context key
-        br_boleto_reconcile_orm, go through the ORM."""
+        br_boleto_reconcile_orm, go through the ORM. titles maps
+        occurrence ids to their title ids when known (else read); pending
+        the values of occurrences not stored yet (_create_occurrences).
+        The writer stores its moves below the ORM: read an occurrence's
+        move from the database (the instances do not have it)."""
         pool = Pool()
         Date = pool.get('ir.date')
+        if pending is None:
+            pending = {}
+        if titles is None:
+            titles = {o.id: (pending[o.id]['payment'] if o.id in pending
+                    else o.payment.id) for o in occurrences}
         first, seen = [], set()
         for occurrence in occurrences:
-            if occurrence.payment.id not in seen:
-                seen.add(occurrence.payment.id)
+            if titles[occurrence.id] not in seen:
+                seen.add(titles[occurrence.id])
                 first.append(occurrence)
+        # A title's later liquidations are applied after the first ones
+        first_ids = {o.id for o in first}
+        cls._store_pending(
+            [o for o in occurrences if o.id not in first_ids], pending)
         others = first
         if ReconcileWriter.available() and first:
             if journal is None:
@@ -300,61 +366,95 @@ class Occurrence(ModelSQL, ModelView):
             with Transaction().set_context(company=journal.company.id):
                 today = Date.today()
             writer = ReconcileWriter(journal, today)
-            titles, others = writer.split(first)
-            written, not_written = writer.write(titles)
+            rows, others = writer.split(first, pending)
+            written, not_written = writer.write(rows)
             for row in written:
-                row['occurrence'].move = row['move']
+                pending.pop(row['id'], None)
             if not_written:
                 order = {o.id: i for i, o in enumerate(first)}
                 others = sorted(others + not_written,
                     key=lambda o: order[o.id])
         if others:
+            cls._store_pending(others, pending)
             cls._apply_liquidation_orm(others)
+        later = [o for o in occurrences if o.id not in first_ids]
+        if later:
+            cls._apply_liquidation_orm(later)
+        cls._store_pending(occurrences, pending)
 
     @classmethod
     def _apply_liquidation_orm(cls, occurrences):
-        "_apply_liquidation through the ORM, one title at a time"
+        """_apply_liquidation through the ORM, one title at a time.
+
+        What the open lines still owe decides (liquidation.py): paid
+        less, the title counts for what was paid and the invoice stays
+        open for a remainder title; paid more, late charges the bank did
+        not itemise go to the journal's fine and interest accounts and
+        the rest stays on the receivable as the customer's credit, as
+        does all of a title whose line was already paid."""
         pool = Pool()
         Move = pool.get('account.move')
         Line = pool.get('account.move.line')
         Payment = pool.get('account.payment')
         Invoice = pool.get('account.invoice')
-        moves, applied = [], []
+        moves, applied, opens = [], [], []
         for occurrence in occurrences:
             payment = occurrence.payment
-            if payment.state not in {'processing', 'failed'}:
-                # Already succeeded by another occurrence or never sent:
-                # the occurrence stays recorded for the operator.
+            if (payment.state not in {'processing', 'failed', 'succeeded'}
+                    or (payment.state == 'succeeded'
+                        and not occurrence.amount_paid)):
+                # Never sent, or a succeeded title reported again without
+                # money: the occurrence stays recorded for the operator.
                 continue
-            moves.append(occurrence._get_liquidation_move())
+            open_lines = occurrence._get_liquidation_open_lines()
+            due = sum((l.debit - l.credit for l in open_lines), ZERO)
+            settled = occurrence._allocate_liquidation(due)
+            move = occurrence._get_liquidation_move()
+            if occurrence.overpaid and settled > occurrence.overpaid:
+                # One credit settles the title, another is the credit
+                line = payment.line
+                title_credit, = [l for l in move.lines
+                    if l.account == line.account and l.party == line.party]
+                title_credit.credit -= occurrence.overpaid
+                move.lines += (Line(account=title_credit.account,
+                        party=title_credit.party, debit=ZERO,
+                        credit=occurrence.overpaid,
+                        description=occurrence.get_balance_note(
+                            'balance_note')),)
+            moves.append(move)
             applied.append(occurrence)
+            opens.append((open_lines, min(settled, due)))
         if not applied:
             return
         Move.save(moves)
         Move.post(moves)
-        to_reconcile, invoices, partial = [], set(), []
-        for occurrence, move in zip(applied, moves):
+        to_reconcile, invoices, amounts = [], set(), []
+        for occurrence, move, (open_lines, to_title) in zip(
+                applied, moves, opens):
             occurrence.move = move
             payment = occurrence.payment
             line = payment.line
-            credit, = [l for l in move.lines
-                if l.account == line.account and l.party == line.party]
-            paid = credit.credit - credit.debit
-            due = line.debit - line.credit
-            if not line.reconciliation and paid == due:
-                to_reconcile.append([line, credit])
+            credit = [l for l in move.lines
+                if l.account == line.account and l.party == line.party
+                and l.credit - l.debit == to_title]
+            if open_lines and to_title == sum(
+                    (l.debit - l.credit for l in open_lines), ZERO):
+                to_reconcile.append(open_lines + credit[:1])
                 if isinstance(line.move_origin, Invoice):
                     invoices.add(line.move_origin)
-            elif not line.reconciliation and 0 < paid < due:
-                # Paid less than the title: the title counts for what the
-                # bank paid (the host subtracts it from the invoice's
-                # amount to pay), the invoice stays open for the rest.
-                partial.extend(([payment], {'amount': paid}))
+            if occurrence.remainder or payment.state == 'succeeded':
+                # The title counts for what the bank paid of it (the host
+                # subtracts it from the invoice's amount to pay); the
+                # invoice stays open for the remainder.
+                amount = to_title + (payment.amount
+                    if payment.state == 'succeeded' else ZERO)
+                if to_title and amount != payment.amount:
+                    amounts.extend(([payment], {'amount': amount}))
         cls.save(applied)
-        if partial:
-            Payment.write(*partial)
+        if amounts:
+            Payment.write(*amounts)
         paid = [o.payment for o in applied]
-        Payment.succeed(paid)
+        Payment.succeed([p for p in paid if p.state != 'succeeded'])
         Payment.write(paid, {
                 'boleto_state': 'paid',
                 'boleto_instruction': None,

@@ -45,6 +45,8 @@ BOLETO_INSTRUCTIONS = [
     ('discount', "Discount"),
     ('protest', "Protest"),
     ('stop_protest_keep', "Cancel Protest"),
+    ('negativacao', "Negativação"),
+    ('cancel_negativacao', "Cancel Negativação"),
     ]
 _BOLETO = {'invisible': Eval('process_method') != 'boleto'}
 
@@ -192,10 +194,12 @@ class Payment(metaclass=PoolMeta):
         self.boleto_due_date = due_date
 
     @classmethod
-    def create_boletos(cls, lines, date=None):
-        """Create and submit one boleto title per line to pay.
+    def create_boletos(cls, lines, date=None, due_date=None):
+        """Create and submit one boleto title per line to pay, for what
+        the line still has to pay (the remainder of a partial payment).
 
-        lines: (move line, payment journal) pairs. Return the payments."""
+        lines: (move line, payment journal) pairs; due_date, when given,
+        replaces the lines' maturity. Return the payments."""
         pool = Pool()
         Date = pool.get('ir.date')
         if date is None:
@@ -205,7 +209,7 @@ class Payment(metaclass=PoolMeta):
             payment = cls(
                 company=journal.company, journal=journal,
                 kind='receivable', party=line.party, line=line,
-                date=line.maturity_date or date,
+                date=due_date or line.maturity_date or date,
                 amount=line.payment_amount,
                 boleto_issue_date=date,
                 boleto_state='to_register', boleto_instruction='new',

@@ -44,12 +44,18 @@ class ImportRetorno(Wizard):
     def transition_import_(self):
         pool = Pool()
         File = pool.get('account.payment.boleto.file')
+        Occurrence = pool.get('account.payment.boleto.occurrence')
         name = self.start.filename or 'retorno.ret'
         retorno, (occurrences, skipped, unmatched) = File.import_retorno(
             self.start.journal, self.start.file_, name)
         self.result.retorno = retorno
         self.result.occurrences = len(occurrences)
-        self.result.paid = sum(1 for o in occurrences if o.move)
+        # Counted in the database: the reconcile stores most moves below
+        # the ORM, and reading 100,000 occurrences back takes seconds.
+        self.result.paid = Occurrence.search_count([
+                ('file', '=', retorno.id),
+                ('move', '!=', None),
+                ])
         self.result.skipped = skipped
         self.result.unmatched = '\n'.join(
             gettext('br_boleto_cnab.msg_retorno_unmatched',

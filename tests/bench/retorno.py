@@ -55,7 +55,8 @@ def main():
     parser.add_argument('--db', default='bench_retorno')
     parser.add_argument('--keep', action='store_true')
     parser.add_argument('--profile', action='store_true',
-        help="profile the reconcile and print the top functions")
+        help="profile the reconcile and print the top functions (per "
+        "attempt; CICLO_BENCH_PSTATS=FILE also dumps the last one's stats)")
     parser.add_argument('--_out', help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args._out:
@@ -245,6 +246,9 @@ def import_file(journal_id, data, profile=False):
         # Also when the host's lock protocol restarts the transaction
         if profile:
             profiler.disable()
+            if os.environ.get('CICLO_BENCH_PSTATS'):
+                # For a closer look (pstats / snakeviz) than the table
+                profiler.dump_stats(os.environ['CICLO_BENCH_PSTATS'])
             pstats.Stats(profiler, stream=sys.stderr).sort_stats(
                 'cumulative').print_stats(40)
     return len(occurrences), skipped, len(unmatched)

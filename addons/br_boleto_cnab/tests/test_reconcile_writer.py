@@ -42,7 +42,7 @@ CASES = [
     # Partial payment: the invoice stays open with the rest
     (Decimal('-30.00'), Decimal(0), Decimal(0), Decimal('1.50'),
         Decimal(0), False),
-    # Overpaid: nothing to reconcile exactly
+    # Overpaid: the excess stays on the receivable as a credit (ORM)
     (Decimal('5.00'), Decimal(0), Decimal(0), Decimal(0), Decimal(0),
         False),
     # The same amounts as the first: the writer copies its move
@@ -321,6 +321,14 @@ def count_moves(journal_id):
     return cursor.fetchone()[0]
 
 
+def move_numbers():
+    "The numbers of the posted moves (one strict sequence)"
+    cursor = Transaction().connection.cursor()
+    cursor.execute("SELECT number FROM account_move WHERE state = 'posted' "
+        'ORDER BY id')
+    return [int(n) for n, in cursor]
+
+
 @unittest.skipIf(
     backend.name != 'postgresql', "the writer runs on PostgreSQL only")
 class ReconcileWriterTestCase(unittest.TestCase):
@@ -360,8 +368,10 @@ class ReconcileWriterTestCase(unittest.TestCase):
             self.assertEqual(rows['payment'][0]['state'], 'succeeded')
             self.assertEqual(rows['payment'][0]['boleto_state'], 'paid')
             state, total, to_pay, reconciled, _ = rows['invoice_amounts'][0]
-            exact = case[0] + case[4] - case[1] - case[2] == 0
-            if exact:
+            # Paid exactly or more (the excess stays as the customer's
+            # credit, liquidation.py): the title line is settled
+            settled = case[0] + case[4] - case[1] - case[2] >= 0
+            if settled:
                 self.assertEqual(state, 'paid')
                 self.assertEqual(reconciled, CREDIT)
                 self.assertEqual(rows['reconciled_lines'], 2)
@@ -378,6 +388,11 @@ class ReconcileWriterTestCase(unittest.TestCase):
         self.assertEqual(partial['payment'][0]['amount'], total - 30)
         self.assertEqual(partial['payment'][0]['state'], 'succeeded')
         self.assertIsNone(reconciled)
+        # The writer numbers its moves from the strict sequence as Move.post
+        # does: no gap, no number twice
+        numbers = sorted(committed(move_numbers))
+        self.assertEqual(numbers, list(range(
+                    numbers[0], numbers[0] + len(numbers))))
 
         # The same retorno again: everything skipped, no second payment
         moves = committed(count_moves, writer_journal)
