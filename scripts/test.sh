@@ -24,6 +24,14 @@
 #                          keyed by module names only, so this script points it
 #                          at var/db_cache/<hash of the module sources>
 #   DB_CACHE_JOBS          pg_dump/pg_restore -j (default: CPU count)
+# conftest.py builds each cached database on the cached one of its
+# dependencies (the host modules are activated once per run) and gives each
+# pytest-xdist worker its own database (DB_NAME_gw0, DB_NAME_gw1, ...).
+#
+# Parallel run: pytest-xdist with one worker per CPU (--dist loadfile: a
+# file's tests stay on one worker). CICLO_TEST_JOBS=N sets the number of
+# workers, CICLO_TEST_JOBS=1 runs in one process (as does passing -n
+# yourself, or --pdb).
 # PYTHONOPTIMIZE is unset: the tests rely on assert.
 set -euo pipefail
 
@@ -91,10 +99,14 @@ fi
 
 # Databases left by runs that were killed (their process is gone).
 if [[ "$uri" == postgresql:* ]]; then
+    # Per xdist worker: _gw<N>; restore templates of conftest.py: _tpl_<hash>
+    # (and _p<pid> while one is being restored).
     for stale in $(pg_sql "SELECT datname FROM pg_database
-            WHERE datname ~ '^test_ciclo_[0-9]+$'" || true); do
-        kill -0 "${stale#test_ciclo_}" 2>/dev/null && continue
+            WHERE datname ~ '^test_ciclo_[0-9]+(_gw[0-9]+|_tpl_[0-9a-f]+(_p[0-9]+)?)?$'" || true); do
+        pid="${stale#test_ciclo_}"
+        kill -0 "${pid%%_*}" 2>/dev/null && continue
         echo "test.sh: dropping $stale (left by a killed run)" >&2
+        pg_sql "ALTER DATABASE \"$stale\" IS_TEMPLATE false" >/dev/null || true
         pg_sql "DROP DATABASE IF EXISTS \"$stale\" WITH (FORCE)" >/dev/null || true
     done
 fi
@@ -131,12 +143,24 @@ if [ -z "$have_path" ]; then
     for p in addons tests; do [ -d "$p" ] && paths+=("$p"); done
 fi
 
+# One pytest-xdist worker per CPU (two on the CI machine): about halves the
+# run. A file stays on one worker, so a class's set-up runs once; files are
+# handed out in conftest.py's order (database-free ones early).
+jobs="${CICLO_TEST_JOBS:-$(nproc 2>/dev/null || echo 1)}"
+xdist=()
+for a in "${args[@]}"; do
+    case "$a" in -n|-n*|--numprocesses*|--pdb|--trace|no:xdist) jobs=1 ;; esac
+done
+if [ "$jobs" -gt 1 ] && "$PY" -c 'import xdist' 2>/dev/null; then
+    xdist=(-n "$jobs" --dist loadfile --no-loadscope-reorder)
+fi
+
 "$ROOT/scripts/radius.sh" status >/dev/null 2>&1 || started_radius=1
-echo "test.sh: database $TRYTOND_DATABASE__URI name=$DB_NAME cache=${DB_CACHE:-off}" >&2
+echo "test.sh: database $TRYTOND_DATABASE__URI name=$DB_NAME cache=${DB_CACHE:-off} workers=${xdist[1]:-1}" >&2
 mkdir -p var
 log="$ROOT/var/test-last.log"
 set +e
-"$PY" -m pytest -q --durations=25 "${paths[@]}" "${args[@]}" 2>&1 | tee "$log"
+"$PY" -m pytest -q --durations=25 "${xdist[@]}" "${paths[@]}" "${args[@]}" 2>&1 | tee "$log"
 rc=${PIPESTATUS[0]}
 set -e
 
