@@ -116,7 +116,9 @@ def run_benchmark_child(script, database, cache, child_args, keep=False):
     bindir = pg_bindir()
     if bindir:
         env['PATH'] = bindir + os.pathsep + env.get('PATH', '')
-    env.setdefault('DB_CACHE', str(ROOT / 'var' / 'bench_cache' / cache))
+    # Keyed by the module sources too: a dump of older sources may lack
+    # a module the current ones depend on.
+    env.setdefault('DB_CACHE', str(db_cache_dir() / cache))
     env['DB_NAME'] = database
     drop_db(uri, database)
     try:
