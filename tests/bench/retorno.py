@@ -15,7 +15,8 @@ process (python -O) on its own database with br_boleto_cnab:
   retorno    a retorno with one liquidation (occurrence 06, paid late with
              interest, fine and a bank fee) per title, written with
              cnab_retorno.build_retorno_400 (the parser's own layout).
-  parse      cnab_file.parse_retorno of the whole file (pure Python).
+  parse      cnab_file.parse_retorno of the whole file (pure Python),
+             best of 3.
   reconcile  BoletoFile.import_retorno in one committed transaction: parse,
              match by nosso número, record every occurrence, post the
              liquidation moves, reconcile them with the titles' lines and
@@ -301,10 +302,17 @@ def phase(database, args):
     setup_time = time.monotonic() - t
     log('set-up done in %.1f s; file %d bytes' % (setup_time, len(data)))
 
-    t = time.monotonic()
-    parsed = parse_retorno(data, bank='341')
-    parse_time = time.monotonic() - t
-    assert len(parsed.titles) == n
+    # Best of 3: one timing of a second or less swings by a third with
+    # the collector's work on the set-up's objects.
+    parse_time = None
+    for _ in range(3):
+        t = time.monotonic()
+        parsed = parse_retorno(data, bank='341')
+        elapsed = time.monotonic() - t
+        parse_time = elapsed if parse_time is None else min(
+            parse_time, elapsed)
+        assert len(parsed.titles) == n
+        del parsed
 
     t = time.monotonic()
     committed(database, rows_only, ids['journal'], data, context=context)
