@@ -104,15 +104,14 @@ def report(r):
 def setup(n):
     "Company, Itaú journal and one ORM-made title; return ids"
     from trytond.modules.account.tests import create_chart, get_fiscalyear
+    from trytond.modules.br_boleto_cnab.tests.tools import (
+        create_itau_journal)
     from trytond.modules.company.tests import create_company, set_company
     from trytond.pool import Pool
     pool = Pool()
     Account = pool.get('account.account')
     FiscalYear = pool.get('account.fiscalyear')
     Journal = pool.get('account.journal')
-    PaymentJournal = pool.get('account.payment.journal')
-    Sequence = pool.get('ir.sequence')
-    ModelData = pool.get('ir.model.data')
     Party = pool.get('party.party')
     Move = pool.get('account.move')
     Period = pool.get('account.period')
@@ -130,26 +129,9 @@ def setup(n):
             return Account.search([('company', '=', company.id),
                     ('type.%s' % kind, '=', True),
                     ('closed', '!=', True)], limit=1)[0]
-        receivable, revenue, expense = (account('receivable'),
-            account('revenue'), account('expense'))
-        cash, = Account.search([('company', '=', company.id),
-                ('code', '=', '1.1.1')])
-        cash_journal, = Journal.search([('type', '=', 'cash')])
+        receivable, revenue = account('receivable'), account('revenue')
         revenue_journal, = Journal.search([('type', '=', 'revenue')])
-        sequence = Sequence(name='Nosso número', sequence_type=(
-                ModelData.get_id('br_boleto_cnab',
-                    'sequence_type_nosso_numero')))
-        sequence.save()
-        journal = PaymentJournal(name='Itaú', process_method='boleto',
-            boleto_bank='341', boleto_cnab_layout='400',
-            boleto_agency='0607', boleto_account='15255',
-            boleto_account_dv='0', boleto_carteira='109',
-            boleto_sequence=sequence, boleto_account_journal=cash_journal,
-            boleto_bank_account=cash, boleto_fee_account=expense,
-            boleto_discount_account=expense,
-            boleto_abatement_account=expense,
-            boleto_interest_account=revenue, boleto_fine_account=revenue)
-        journal.save()
+        journal = create_itau_journal(company)
         party = Party(name='Cliente')
         party.save()
         # One posted move: a receivable line per title (cloned below)
@@ -220,13 +202,10 @@ def clone(ids, n):
 
 
 def retorno_data(n):
-    from trytond.modules.br_boleto_cnab.cnab_retorno import build_retorno_400
-    details = ({'nosso_numero': '%08d' % i, 'codigo_ocorrencia': '06',
-            'data_ocorrencia': PAID, 'valor_titulo': AMOUNT,
-            'valor_pago': AMOUNT + INTEREST + FINE, 'juros_mora': INTEREST,
-            'outros_creditos': FINE, 'valor_tarifa': FEE,
-            'data_credito': CREDIT} for i in range(1, n + 1))
-    return build_retorno_400('341', CREDIT, details)
+    from trytond.modules.br_boleto_cnab.tests.tools import (
+        liquidation_retorno)
+    return liquidation_retorno(
+        range(1, n + 1), AMOUNT, PAID, CREDIT, INTEREST, FINE, FEE)
 
 
 def import_file(journal_id, data, profile=False):

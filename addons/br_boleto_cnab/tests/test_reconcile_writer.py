@@ -20,6 +20,7 @@ from decimal import Decimal
 from trytond import backend
 from trytond.modules.br_boleto_cnab import reconcile_writer
 from trytond.modules.br_boleto_cnab.cnab_retorno import build_retorno_400
+from trytond.modules.br_boleto_cnab.tests.tools import create_itau_journal
 from trytond.modules.company.tests import set_company
 from trytond.modules.subscription_core.tests.tools import (
     create_billing_setup, create_contracts)
@@ -92,35 +93,9 @@ def create_titles(company_id, plan_id, name):
     pool = Pool()
     Company = pool.get('company.company')
     Plan = pool.get('sale.subscription.plan')
-    Account = pool.get('account.account')
-    Journal = pool.get('account.journal')
-    PaymentJournal = pool.get('account.payment.journal')
-    Sequence = pool.get('ir.sequence')
-    ModelData = pool.get('ir.model.data')
     company = Company(company_id)
     with set_company(company):
-        def account(kind):
-            return Account.search([('company', '=', company.id),
-                    ('type.%s' % kind, '=', True),
-                    ('closed', '!=', True)], limit=1)[0]
-        cash, = Account.search([('company', '=', company.id),
-                ('code', '=', '1.1.1')])
-        cash_journal, = Journal.search([('type', '=', 'cash')])
-        sequence = Sequence(name='Nosso número %s' % name,
-            sequence_type=ModelData.get_id('br_boleto_cnab',
-                'sequence_type_nosso_numero'))
-        sequence.save()
-        journal = PaymentJournal(name=name, process_method='boleto',
-            boleto_bank='341', boleto_cnab_layout='400',
-            boleto_agency='0607', boleto_account='15255',
-            boleto_account_dv='0', boleto_carteira='109',
-            boleto_sequence=sequence, boleto_account_journal=cash_journal,
-            boleto_bank_account=cash, boleto_fee_account=account('expense'),
-            boleto_discount_account=account('expense'),
-            boleto_abatement_account=account('expense'),
-            boleto_interest_account=account('revenue'),
-            boleto_fine_account=account('revenue'))
-        journal.save()
+        journal = create_itau_journal(company, name)
         contracts = create_contracts(
             company, Plan(plan_id), len(CASES), DATE)
         for contract in contracts:

@@ -15,8 +15,9 @@ from decimal import Decimal
 
 from trytond import backend
 from trytond.i18n import gettext
-from trytond.modules.br_boleto_cnab.cnab_retorno import build_retorno_400
 from trytond.modules.br_boleto_cnab.exceptions import RetornoError
+from trytond.modules.br_boleto_cnab.tests.tools import (
+    create_itau_journal, liquidation_retorno)
 from trytond.pool import Pool
 from trytond.tests.test_tryton import DB_NAME, activate_module
 from trytond.transaction import Transaction, TransactionError
@@ -55,9 +56,6 @@ def setup():
     Account = pool.get('account.account')
     FiscalYear = pool.get('account.fiscalyear')
     Journal = pool.get('account.journal')
-    PaymentJournal = pool.get('account.payment.journal')
-    Sequence = pool.get('ir.sequence')
-    ModelData = pool.get('ir.model.data')
     Party = pool.get('party.party')
     Move = pool.get('account.move')
     Period = pool.get('account.period')
@@ -74,26 +72,9 @@ def setup():
             return Account.search([('company', '=', company.id),
                     ('type.%s' % kind, '=', True),
                     ('closed', '!=', True)], limit=1)[0]
-        receivable, revenue, expense = (account('receivable'),
-            account('revenue'), account('expense'))
-        cash, = Account.search([('company', '=', company.id),
-                ('code', '=', '1.1.1')])
-        cash_journal, = Journal.search([('type', '=', 'cash')])
+        receivable, revenue = account('receivable'), account('revenue')
         revenue_journal, = Journal.search([('type', '=', 'revenue')])
-        sequence = Sequence(name='Nosso número', sequence_type=(
-                ModelData.get_id('br_boleto_cnab',
-                    'sequence_type_nosso_numero')))
-        sequence.save()
-        journal = PaymentJournal(name='Itaú', process_method='boleto',
-            boleto_bank='341', boleto_cnab_layout='400',
-            boleto_agency='0607', boleto_account='15255',
-            boleto_account_dv='0', boleto_carteira='109',
-            boleto_sequence=sequence, boleto_account_journal=cash_journal,
-            boleto_bank_account=cash, boleto_fee_account=expense,
-            boleto_discount_account=expense,
-            boleto_abatement_account=expense,
-            boleto_interest_account=revenue, boleto_fine_account=revenue)
-        journal.save()
+        journal = create_itau_journal(company)
         party = Party(name='Cliente')
         party.save()
         move = Move(journal=revenue_journal, date=TODAY,
@@ -116,13 +97,8 @@ def setup():
 
 
 def retorno(numbers):
-    return build_retorno_400('341', CREDIT, [{
-                'nosso_numero': '%08d' % int(n), 'codigo_ocorrencia': '06',
-                'data_ocorrencia': PAID, 'valor_titulo': AMOUNT,
-                'valor_pago': AMOUNT + INTEREST + FINE,
-                'juros_mora': INTEREST, 'outros_creditos': FINE,
-                'valor_tarifa': FEE, 'data_credito': CREDIT}
-            for n in numbers])
+    return liquidation_retorno(
+        numbers, AMOUNT, PAID, CREDIT, INTEREST, FINE, FEE)
 
 
 def import_file(journal_id, data, name):
