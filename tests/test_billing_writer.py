@@ -72,15 +72,42 @@ class BillingWriterTestCase(unittest.TestCase):
             writer['result']['invoices'], orm['result']['invoices'])
         self.assertEqual(writer['writer'], writer['result']['invoices'])
         self.assertEqual(orm['writer'], 0)
+        # Contracts of a chunk alike but for their party share their
+        # bills: the rows of the first are copied for the others.
+        self.assertGreater(writer['copies'], 0)
         orm_rows = committed(invoice_rows, orm['contracts'])
         writer_rows = committed(invoice_rows, writer['contracts'])
         self.assertEqual(len(orm_rows), len(writer_rows))
         for expected, got in zip(orm_rows, writer_rows):
             self.assertEqual(got, expected)
+        self.assertEqual(
+            committed(billed_until, writer['contracts']),
+            committed(billed_until, orm['contracts']))
         # The writer's invoices are posted, balanced and numbered after
         # the ORM's in the same sequence.
         numbers = committed(invoice_numbers, company_id)
         self.assertEqual(numbers, list(range(1, len(numbers) + 1)))
+
+    def test_copies_of_a_template_not_stored(self):
+        "Contracts alike whose bills the writer does not store are billed"
+        company_id = committed(setup_company, 'document')
+        # A free line: the writer leaves a zero invoice to the ORM, so the
+        # second contract cannot copy the first's rows.
+        cases = [(DATE, 1, Decimal(0), False)] * 2
+        orm = committed(bill_cases, committed(
+                create_cases, company_id, cases), True)
+        writer = committed(bill_cases, committed(
+                create_cases, company_id, cases), False)
+        self.assertEqual(writer['result']['errors'], [])
+        self.assertEqual(writer['copies'], 0)
+        self.assertEqual(writer['result']['invoices'], 2)
+        orm_rows = committed(invoice_rows, orm['contracts'])
+        writer_rows = committed(invoice_rows, writer['contracts'])
+        self.assertEqual(len(writer_rows), 2)
+        self.assertEqual(writer_rows, orm_rows)
+        self.assertEqual(
+            committed(billed_until, writer['contracts']),
+            committed(billed_until, orm['contracts']))
 
 
 def setup_company(tax_rounding):
@@ -134,8 +161,8 @@ def setup_company(tax_rounding):
     return company.id
 
 
-def create_cases(company_id):
-    "Create and run the contracts of CASES; return their ids"
+def create_cases(company_id, cases=None):
+    "Create and run the contracts of cases (CASES); return their ids"
     pool = Pool()
     Company = pool.get('company.company')
     Party = pool.get('party.party')
@@ -148,7 +175,7 @@ def create_cases(company_id):
         term, = PaymentTerm.search([('name', '=', '30/60 %s' % company_id)])
         unit = plan.service.product.sale_uom
         values = []
-        for start, quantity, price, split in CASES:
+        for start, quantity, price, split in (cases or CASES):
             party, = Party.create([{
                         'name': 'Customer', 'addresses': [('create', [{}])],
                         }])
@@ -184,16 +211,17 @@ def bill_cases(created, orm):
     Contract = pool.get('sale.subscription')
     Writer = Contract._get_billing_writer
     company_id, contract_ids = created
-    stored = {'writer': 0}
+    stored = {'writer': 0, 'copies': 0}
 
     def count_writer(posted, date):
         writer = Writer(posted, date)
         if writer:
             write = writer.write
 
-            def counted(bills):
-                stored['writer'] += len(bills)
-                return write(bills)
+            def counted(bills, copies=()):
+                stored['writer'] += len(bills) + len(copies)
+                stored['copies'] += len(copies)
+                return write(bills, copies)
             writer.write = counted
         return writer
 
@@ -208,6 +236,7 @@ def bill_cases(created, orm):
         'contracts': contract_ids,
         'result': result,
         'writer': stored['writer'],
+        'copies': stored['copies'],
         }
 
 
@@ -234,6 +263,13 @@ def invoice_rows(contract_ids):
     cursor = Transaction().connection.cursor()
     out = []
     for contract_id in contract_ids:
+        cursor.execute('SELECT COALESCE(invoice_party, party), '
+            'invoice_address, number FROM sale_subscription WHERE id = %s',
+            (contract_id,))
+        party, address, number = cursor.fetchone()
+        cursor.execute('SELECT id FROM sale_subscription_line '
+            'WHERE subscription = %s', (contract_id,))
+        contract_lines = {'sale.subscription.line,%s' % i for i, in cursor}
         cursor.execute('SELECT DISTINCT invoice FROM sale_subscription_charge '
             'WHERE contract = %s ORDER BY invoice', (contract_id,))
         invoice_ids = [i for i, in cursor]
@@ -268,7 +304,27 @@ def invoice_rows(contract_ids):
                 index = {'account.invoice.line': line_index,
                     'account.invoice.tax': tax_index}.get(model)
                 return (model, index[int(id_)] if index else None)
+            own_charges = [c for _, c in charges if c['invoice'] == invoice_id]
+            # What the rows of two runs cannot share: the contract's own
+            # party, address, number and lines, each where it belongs.
+            identity = {
+                'party': invoice[1]['party'] == party,
+                'address': invoice[1]['invoice_address'] == address,
+                'description': invoice[1]['description'].startswith(
+                    number + ' '),
+                'move_party': all(l['party'] in {None, party}
+                    for _, l in move_lines),
+                'line_origins': all(l['origin'] in contract_lines
+                    for _, l in lines),
+                'charges': all(c['contract'] == contract_id
+                    and 'sale.subscription.line,%s' % c['line']
+                    in contract_lines
+                    and c['invoice_line'] in line_index
+                    for c in own_charges),
+                }
+            assert all(identity.values()), (contract_id, identity)
             out.append({
+                    'identity': identity,
                     'invoice': clean(invoice[1]),
                     'invoice_has_move': bool(move_id),
                     'lines': [dict(clean(l), origin=origin(l['origin']),
@@ -293,6 +349,14 @@ def invoice_rows(contract_ids):
                         for _, c in charges if c['invoice'] == invoice_id],
                     })
     return out
+
+
+def billed_until(contract_ids):
+    cursor = Transaction().connection.cursor()
+    cursor.execute('SELECT billed_until, next_billing_date '
+        'FROM sale_subscription WHERE id = ANY(%s) ORDER BY id',
+        (list(contract_ids),))
+    return cursor.fetchall()
 
 
 def same(value, invoice_value):

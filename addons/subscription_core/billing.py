@@ -6,10 +6,8 @@ import time
 from decimal import ROUND_HALF_EVEN, Decimal
 
 from trytond.i18n import gettext
-from trytond.model import Index, ModelSQL, ModelView, Unique, fields
-from trytond.model.exceptions import AccessError
+from trytond.model import ModelView, fields
 from trytond.model.multivalue import filter_pattern
-from trytond.modules.currency.fields import Monetary
 from trytond.pool import Pool, PoolMeta
 from trytond.tools import grouped_slice
 from trytond.transaction import Transaction, TransactionError
@@ -32,83 +30,12 @@ CHUNK_PATIENCE = 300
 _learned_locks = {}
 
 
-class Charge(ModelSQL, ModelView):
-    """Contract Charge
+_STAMPS = {'id', 'create_uid', 'create_date', 'write_uid', 'write_date'}
 
-    One row per contract line, kind and period billed. The unique
-    constraint on (line, kind, period_start) is what makes the billing run
-    exactly-once: a re-run, a restart after a crash or a concurrent run
-    cannot insert the same charge twice."""
-    __name__ = 'sale.subscription.charge'
 
-    contract = fields.Many2One(
-        'sale.subscription', "Contract", required=True, ondelete='RESTRICT')
-    line = fields.Many2One(
-        'sale.subscription.line', "Line", required=True, ondelete='RESTRICT')
-    kind = fields.Selection([
-            ('recurring', "Recurring"),
-            ('setup', "Setup Fee"),
-            ('minimum', "Minimum Charge"),
-            ], "Kind", required=True)
-    period_start = fields.Date("Period Start", required=True)
-    period_end = fields.Date(
-        "Period End", required=True,
-        help="The first day after the period.")
-    ratio = fields.Numeric(
-        "Ratio", digits=(16, 6), required=True,
-        help="The share of a full period billed (pro-rata).")
-    currency = fields.Many2One('currency.currency', "Currency", required=True)
-    amount = Monetary(
-        "Amount", currency='currency', digits='currency', required=True)
-    invoice_line = fields.Many2One(
-        'account.invoice.line', "Invoice Line", readonly=True,
-        ondelete='RESTRICT')
-    invoice = fields.Many2One(
-        'account.invoice', "Invoice", readonly=True, ondelete='RESTRICT')
-
-    @classmethod
-    def __setup__(cls):
-        super().__setup__()
-        cls.__access__.add('contract')
-        t = cls.__table__()
-        cls._sql_constraints += [
-            ('line_kind_period_uniq',
-                Unique(t, t.line, t.kind, t.period_start),
-                'subscription_core.msg_charge_unique'),
-            ]
-        cls._sql_indexes.update({
-                Index(t, (t.contract, Index.Range())),
-                Index(t, (t.invoice, Index.Range())),
-                })
-        cls._order = [('period_start', 'DESC'), ('id', 'DESC')]
-
-    def get_rec_name(self, name):
-        return '%s @ %s' % (self.period_start, self.contract.rec_name)
-
-    @classmethod
-    def billed_keys(cls, contracts):
-        "Return the set of (line, kind, period_start) already charged"
-        table = cls.__table__()
-        cursor = Transaction().connection.cursor()
-        keys = set()
-        for sub_ids in grouped_slice([c.id for c in contracts], 1000):
-            cursor.execute(*table.select(
-                    table.line, table.kind, table.period_start,
-                    where=table.contract.in_(list(sub_ids))))
-            for line, kind, period_start in cursor:
-                if isinstance(period_start, str):
-                    # SQLite returns dates as text
-                    period_start = datetime.date.fromisoformat(period_start)
-                keys.add((line, kind, period_start))
-        return keys
-
-    @classmethod
-    def check_modification(cls, mode, charges, values=None, external=False):
-        super().check_modification(
-            mode, charges, values=values, external=external)
-        if mode == 'delete' or (mode == 'write' and external):
-            raise AccessError(gettext(
-                    'subscription_core.msg_charge_modify'))
+def _id(value):
+    "The id of a record, or the value itself"
+    return getattr(value, 'id', value)
 
 
 def _match(row, pattern):
@@ -272,27 +199,187 @@ class Contract(metaclass=PoolMeta):
         posted = Configuration(1).contract_invoice_state == 'posted'
         billed = Charge.billed_keys(contracts)
         cache = {}
-        cls._prefetch_billing_parties(
-            [c.invoice_party or c.party for c in contracts]
-            + [c.party for c in contracts], cache)
-        bills = []
+        writer = cls._get_billing_writer(posted, date)
+        signatures = {}
+        if writer and cls._bill_copies_allowed():
+            signatures = cls._get_bill_signatures(contracts, billed, cache)
+        else:
+            cls._prefetch_billing_parties(
+                [c.invoice_party or c.party for c in contracts]
+                + [c.party for c in contracts], cache)
+        # The first contract of each signature is billed by the hooks, the
+        # others get copies of its bills.
+        first = {}
+        hooked, copies = [], []
         for contract in contracts:
-            bills.extend(contract._get_bills(date, billed, cache))
+            signature = signatures.get(contract.id)
+            key = signature['key'] if signature else None
+            if key is not None and key in first:
+                copies.append((contract, first[key]))
+                continue
+            if key is not None:
+                first[key] = contract.id
+            hooked.append(contract)
+        if copies:
+            # Reading a field of one of contracts reads it for the whole
+            # chunk: the copies need none.
+            hooked = cls.browse([c.id for c in hooked])
+        bills, bills_of = [], {}
+        for contract in hooked:
+            contract_bills = list(contract._get_bills(date, billed, cache))
             contract.next_billing_date = contract.compute_next_billing_date()
+            bills_of[contract.id] = (contract, contract_bills)
+            bills.extend(contract_bills)
         invoices = []
+        # template id -> its values to write on its copies; the copies of
+        # each template; the contracts billed alone after all.
+        template_values, copy_writes, alone = {}, {}, []
+        if writer:
+            fast, slow = [], []
+            for bill in bills:
+                (fast if writer.prepare(*bill[:2]) else slow).append(bill)
+            copied = []
+            for contract, template_id in copies:
+                template, template_bills = bills_of[template_id]
+                values = template_values.get(template_id)
+                if values is None:
+                    values = template_values[template_id] = (
+                        cls._get_copy_values(template, template_bills,
+                            writer))
+                if values is not False:
+                    copied.append((contract.id, template_id))
+                    copy_writes.setdefault(template_id, []).append(contract)
+                    continue
+                # The template's bills or values cannot be copied: the
+                # contract is billed alone.
+                for bill in contract._get_bills(date, billed, cache):
+                    (fast if writer.prepare(*bill[:2]) else slow).append(
+                        bill)
+                contract.next_billing_date = (
+                    contract.compute_next_billing_date())
+                alone.append(contract)
+            to_copy = cls._get_bill_copies(
+                copied, bills_of, signatures, cache)
+            bills = slow
+            if fast or to_copy:
+                invoices.extend(writer.write(fast, to_copy))
         if bills:
-            writer = cls._get_billing_writer(posted, date)
-            if writer:
-                fast, slow = [], []
-                for bill in bills:
-                    (fast if writer.prepare(*bill[:2]) else slow).append(bill)
-                bills = slow
-                if fast:
-                    invoices.extend(writer.write(fast))
-            if bills:
-                invoices.extend(cls._store_bills(bills, posted))
-        cls._save_billed(contracts)
+            invoices.extend(cls._store_bills(bills, posted))
+        cls._save_billed(list(hooked) + alone)
+        if copy_writes:
+            # The copies change as their template: one write for each.
+            cls.write(*(a for t, records in copy_writes.items()
+                    for a in (records, dict(template_values[t]))))
         return invoices
+
+    @classmethod
+    def _get_copy_values(cls, template, template_bills, writer):
+        """Return the values billing changed on template, to write on its
+        copies, or False when they cannot be copied (the writer does not
+        store its bills, or the values hold x2many actions)."""
+        if not all(writer.is_prepared(b[0]) for b in template_bills):
+            return False
+        values = template._save_values()
+        if any(isinstance(v, (list, tuple)) for v in values.values()):
+            return False
+        return values
+
+    # The methods that build a contract's bills: a class that overrides one
+    # must extend _get_bill_signatures too, or no bill is copied.
+    _bill_hooks = ['_get_bills', '_get_period_charges',
+        '_get_charge', '_get_billing_invoice', '_get_billing_party',
+        '_get_product_accounting', '_get_billing_tax_rule',
+        '_get_invoice_description', '_format_period', '_round_unit_price',
+        'get_periods', '_get_billing_limit', 'get_billing_mode',
+        'compute_next_billing_date', '_first_anchor', '_cycle_starts',
+        '_iter_cycle_starts', '_recurrence_freq',
+        '_prefetch_billing_parties', '_billing_party_fields',
+        '_prefetch_invoice_addresses']
+
+    @classmethod
+    def _bill_copies_allowed(cls):
+        """Whether every class overriding a billing hook says what its
+        bills depend on (extends _get_bill_signatures)"""
+        for klass in cls.__mro__:
+            defined = vars(klass)
+            if ('_get_bill_signatures' not in defined
+                    and any(h in defined for h in cls._bill_hooks)):
+                return False
+        return True
+
+    @classmethod
+    def _get_bill_signatures(cls, contracts, billed, cache):
+        pool = Pool()
+        Party = pool.get('party.party')
+        signatures = super()._get_bill_signatures(contracts, billed, cache)
+        # The last period charged per contract line.
+        latest = {}
+        for line, _, period_start in billed:
+            if period_start > latest.get(line, datetime.date.min):
+                latest[line] = period_start
+        cls._prefetch_billing_parties(Party.browse(list({
+                        p for s in signatures.values()
+                        for p in (s['contract']['party'],
+                            s['contract']['invoice_party']) if p})), cache)
+        party_fields = cls._billing_party_fields()
+        for signature in signatures.values():
+            if signature['key'] is None:
+                continue
+            row = signature['contract']
+            start = (row['billed_until'] or row['financial_base_date']
+                or row['start_date'])
+            if any(latest.get(l['id'], datetime.date.min) >= start
+                    for l in signature['lines']):
+                # Some of what is due is charged already (a run killed
+                # mid-way): its bills are not those of a new contract.
+                signature['key'] = None
+                continue
+            party = cache[('party', row['invoice_party'] or row['party'])]
+            own = cache[('party', row['party'])]
+            signature['key'] += (
+                tuple(_id(party[n]) for n in party_fields),
+                _id(own['customer_tax_rule']))
+        return signatures
+
+    @classmethod
+    def _get_bill_copies(cls, copied, bills_of, signatures, cache):
+        """Return what the writer changes in the rows of the template's
+        bills to store them as the contract's, for each (contract id,
+        template id) of copied: [(invoice, values)]."""
+        # One contract with the values of each in turn, but only its own
+        # (reading another would read the whole chunk) and not relational
+        # (setting one reads the record for its context): what the
+        # description hook reads.
+        contract = cls()
+        names = [n for n in cls._bill_identity_fields - _STAMPS
+            if not cls._fields[n]._type.endswith('2one')]
+        periods = {}
+        copies = []
+        for contract_id, template_id in copied:
+            row = signatures[contract_id]['contract']
+            party_id = row['invoice_party'] or row['party']
+            address = row['invoice_address'] or _id(
+                cache[('party', party_id)].get('invoice_address'))
+            lines = dict(zip(
+                    signatures[template_id]['contract']['lines'],
+                    row['lines']))
+            contract._id = contract_id
+            for name in names:
+                setattr(contract, name, row[name])
+            if template_id not in periods:
+                periods[template_id] = [
+                    (invoice, charges[0].period_start, charges[0].period_end)
+                    for invoice, _, charges in bills_of[template_id][1]]
+            for invoice, period_start, period_end in periods[template_id]:
+                copies.append((invoice, {
+                            'party': party_id,
+                            'invoice_address': address,
+                            'description': contract._get_invoice_description(
+                                period_start, period_end),
+                            'contract': contract_id,
+                            'lines': lines,
+                            }))
+        return copies
 
     @classmethod
     def _save_billed(cls, contracts):
@@ -572,14 +659,13 @@ class Contract(metaclass=PoolMeta):
         for Value, names in by_model.items():
             pattern = filter_pattern({'company': company}, Value)
             found = {}
-            # search_read: dictionaries, not a record instance per party
-            # with its lazy reads (most of this method's time).
+            # Rows, not a record instance per party with its lazy reads
+            # (most of this method's time).
             columns = ['party'] + [f for f in pattern if f not in names]
             for sub_ids in grouped_slice(ids, 1000):
-                for row in Value.search_read([
+                for row in cls._search_rows(Value, [
                             ('party', 'in', list(sub_ids)),
-                            ], order=[('id', 'ASC')],
-                        fields_names=columns + names):
+                            ], columns + names, order=[('id', 'ASC')]):
                     if not _match(row, pattern):
                         continue
                     best = found.get(row['party'])
@@ -625,10 +711,9 @@ class Contract(metaclass=PoolMeta):
         flag = 'invoice' in Address._fields
         for sub_ids in grouped_slice(party_ids, 1000):
             # The model's order is the one of Party.addresses.
-            for row in Address.search_read([
+            for row in cls._search_rows(Address, [
                         ('party', 'in', list(sub_ids)),
-                        ], fields_names=['party'] + (
-                        ['invoice'] if flag else [])):
+                        ], ['party'] + (['invoice'] if flag else [])):
                 party = row['party']
                 if party not in chosen or (
                         flag and row['invoice']

@@ -104,6 +104,12 @@ class Charge(metaclass=PoolMeta):
 class Contract(metaclass=PoolMeta):
     __name__ = 'sale.subscription'
 
+    @classmethod
+    def _get_bill_signatures(cls, contracts, billed, cache):
+        # _get_period_charges reads the lines' start and end dates: stored
+        # fields, in the signature already.
+        return super()._get_bill_signatures(contracts, billed, cache)
+
     changes = fields.One2Many(
         'sale.subscription.change', 'contract', "Changes", readonly=True)
 

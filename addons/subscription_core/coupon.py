@@ -498,6 +498,19 @@ class Contract(metaclass=PoolMeta):
         for contract in contracts:
             Redemption.redeem(contract, code, date)
 
+    @classmethod
+    def _get_bill_signatures(cls, contracts, billed, cache):
+        pool = Pool()
+        Redemption = pool.get('sale.subscription.coupon.redemption')
+        signatures = super()._get_bill_signatures(contracts, billed, cache)
+        # A coupon's discount depends on its redemption (date, cycles
+        # used): such a contract is billed alone.
+        for redemption in Redemption.search_read([
+                    ('contract', 'in', list(signatures)),
+                    ], fields_names=['contract']):
+            signatures[redemption['contract']]['key'] = None
+        return signatures
+
     def _get_period_charges(self, period_start, period_end, ratio, first):
         charges = list(super()._get_period_charges(
                 period_start, period_end, ratio, first))

@@ -201,6 +201,12 @@ class InvoiceLine(metaclass=PoolMeta):
 class Contract(metaclass=PoolMeta):
     __name__ = 'sale.subscription'
 
+    @classmethod
+    def _get_bill_signatures(cls, contracts, billed, cache):
+        # _get_charge reads the line's base price: a stored field, in the
+        # signature already.
+        return super()._get_bill_signatures(contracts, billed, cache)
+
     def _get_charge(self, key_line, kind, period_start, period_end, ratio,
             amount, quantity, unit_price, product, description, cache):
         charge, line = super()._get_charge(

@@ -519,14 +519,22 @@ class Contract(metaclass=PoolMeta):
         first) to the period's own."""
         pool = Pool()
         Usage = pool.get('sale.subscription.usage')
+        Component = pool.get('sale.subscription.component')
         cache = cls._get_billing_usage_cache()
+        # Searched, not read through the contracts' lines: that would
+        # read every contract of the chunk, most without usage.
+        metrics_of = defaultdict(set)
+        for component in Component.search_read([
+                    ('line.subscription', 'in', [c.id for c in contracts]),
+                    ('plan', '=', None),
+                    ('timing', '=', 'arrears'),
+                    ('metric', '!=', None),
+                    ], fields_names=['line.subscription', 'metric']):
+            metrics_of[component['line.']['subscription']].add(
+                component['metric'])
         windows = []
-        for contract in contracts:
-            metrics = {l.component.metric.id for l in contract.lines
-                if l.component and l.component.timing == 'arrears'
-                and l.component.metric}
-            if not metrics:
-                continue
+        for contract in cls.browse(list(metrics_of)):
+            metrics = metrics_of[contract.id]
             bounds = cache['bounds'][contract.id] = [datetime.date.min]
             for until in contract._get_usage_cuts(date):
                 for metric in metrics:
@@ -565,6 +573,21 @@ class Contract(metaclass=PoolMeta):
                 sum((Decimal(str(w[0])) for w in windows), Decimal(0)),
                 sum(w[1] for w in windows),
                 min(w[2] for w in windows), max(w[3] for w in windows))
+
+    @classmethod
+    def _get_bill_signatures(cls, contracts, billed, cache):
+        pool = Pool()
+        Component = pool.get('sale.subscription.component')
+        signatures = super()._get_bill_signatures(contracts, billed, cache)
+        line_contracts = {l['id']: i for i, s in signatures.items()
+            for l in s['lines']}
+        # A component prices its line from its tiers or the usage
+        # recorded: such a contract is billed alone.
+        for component in Component.search_read([
+                    ('line', 'in', list(line_contracts)),
+                    ], fields_names=['line']):
+            signatures[line_contracts[component['line']]]['key'] = None
+        return signatures
 
     def _get_period_charges(self, period_start, period_end, ratio, first):
         priced = {l.id for l in self.lines if l.component}

@@ -18,8 +18,8 @@ runs in its own child process (python -O) on its own database:
              chunk committed; contract_invoice_state 'posted').
   (c) raw    psycopg 3 COPY (the COPY protocol psycopg2's copy_expert
              uses) of the rows (b) wrote, cloned per contract into the real
-             tables of the Ciclo database; timed: COPY + commit; then the
-             rows are deleted.
+             tables of the Ciclo database; timed: COPY + commit, the best
+             of 3 (the rows are deleted after each).
 
 See tests/bench/README.md."""
 import argparse
@@ -290,8 +290,9 @@ def report(args, uri, stock, ciclo, wall, kept):
     print()
     print("(c) raw COPY (psycopg %s cursor.copy(): the PostgreSQL COPY "
         "protocol, as psycopg2's copy_expert) into the Ciclo database's "
-        "real tables, %d contracts; timed: COPY + commit (rows built "
-        "before, deleted after)" % (c['psycopg'], c['n']))
+        "real tables, %d contracts; timed: COPY + commit, best of %d "
+        "(rows built before, deleted after each)" % (
+            c['psycopg'], c['n'], RAW_REPEAT))
     for raw in c['raw']:
         print("    %-5s %8.2f s -> %9.1f contracts/s  %d rows: %s" % (
                 raw['name'], raw['seconds'], rate(c['n'], raw['seconds']),
@@ -600,6 +601,12 @@ def install_probe():
         "compute_next_billing_date", kind='method')
     probe.wrap(Contract, '_prefetch_billing_parties',
         "prefetch party values (_prefetch_billing_parties)")
+    # Wrapped on the class like the hooks above, so that the class still
+    # says what its bills depend on (Contract._bill_copies_allowed).
+    probe.wrap(Contract, '_get_bill_signatures',
+        "bill signatures (_get_bill_signatures)")
+    probe.wrap(Contract, '_get_bill_copies',
+        "values of the copies (_get_bill_copies)")
     probe.wrap(BillingWriter, 'prepare',
         "writer: amounts + taxes (prepare)", kind='method')
     probe.wrap(BillingWriter, '_set_numbers',
@@ -610,6 +617,10 @@ def install_probe():
         kind='method')
     probe.wrap(BillingWriter, '_clone_rows',
         "writer: copy template rows (_clone_rows)", kind='method')
+    probe.wrap(BillingWriter, '_copy_bills',
+        "writer: copy bills (_copy_bills)", kind='method')
+    probe.wrap(BillingWriter, '_copy_numbers',
+        "writer: numbers of the copies (_copy_numbers)", kind='method')
     probe.wrap(BillingWriter, '_copy', "writer: COPY (_copy)",
         kind='staticmethod')
     probe.wrap(Invoice, 'save', "Invoice.save")
@@ -766,6 +777,7 @@ RAW_FULL = [
             'invoice_line': 'account_invoice_line'}),
     ]
 RAW_MINIMAL = ['account_move', 'account_invoice', 'account_invoice_line']
+RAW_REPEAT = 3
 # Reference columns ('model,id') that point at rows of the copy.
 MODEL_TABLES = {
     'account.invoice': 'account_invoice',
@@ -912,23 +924,32 @@ def raw_copy(conn, name, tables, templates, targets):
 
     log('raw %s: COPY %d rows ...' % (
             name, sum(len(r) for _, r in data.values())))
-    start = time.perf_counter()
-    for table, _ in tables:
-        columns, rows = data[table]
-        with cursor.copy('COPY "%s" (%s) FROM STDIN' % (
-                    table, ', '.join('"%s"' % c for c in columns))) as copy:
-            for row in rows:
-                copy.write_row(row)
-    conn.commit()
-    seconds = time.perf_counter() - start
-    log('raw %s: %.2f s' % (name, seconds))
+    # The best of RAW_REPEAT: a lower bound, and a single COPY swings by
+    # half from one run to the next (the server is still writing out
+    # the billing run's rows).
+    times = []
+    for _ in range(RAW_REPEAT):
+        start = time.perf_counter()
+        for table, _ in tables:
+            columns, rows = data[table]
+            with cursor.copy('COPY "%s" (%s) FROM STDIN' % (
+                        table, ', '.join('"%s"' % c for c in columns))
+                    ) as copy:
+                for row in rows:
+                    copy.write_row(row)
+        conn.commit()
+        times.append(time.perf_counter() - start)
 
-    # Delete the copies (not timed).
-    for table, _ in reversed(tables):
-        for ids in new_ids[table].values():
-            cursor.execute('DELETE FROM "%s" WHERE id >= %%s AND id < %%s'
-                % table, (ids.start, ids.stop))
-    conn.commit()
+        # Delete the copies (not timed).
+        for table, _ in reversed(tables):
+            for ids in new_ids[table].values():
+                cursor.execute(
+                    'DELETE FROM "%s" WHERE id >= %%s AND id < %%s'
+                    % table, (ids.start, ids.stop))
+        conn.commit()
+    seconds = min(times)
+    log('raw %s: %s s, best %.2f s' % (
+            name, ', '.join('%.2f' % t for t in times), seconds))
     return {
         'name': name,
         'seconds': seconds,

@@ -367,4 +367,67 @@ class SubscriptionCoreTestCase(CompanyTestMixin, ModuleTestCase):
         self.assertIn('4.5', content)
 
 
+    @with_transaction()
+    def test_bill_copies_allowed(self):
+        "Bills are copied only when every billing hook override says so"
+        pool = Pool()
+        Contract = pool.get('sale.subscription')
+        self.assertTrue(Contract._bill_copies_allowed())
+
+        class Partner(Contract):
+            def _get_charge(self, *args):
+                return super()._get_charge(*args)
+        self.assertFalse(Partner._bill_copies_allowed())
+
+        class Aware(Partner):
+            @classmethod
+            def _get_bill_signatures(cls, contracts, billed, cache):
+                return super()._get_bill_signatures(contracts, billed, cache)
+        # Partner still overrides without saying what its bills read.
+        self.assertFalse(Aware._bill_copies_allowed())
+
+        class AwarePartner(Contract):
+            def _get_charge(self, *args):
+                return super()._get_charge(*args)
+
+            @classmethod
+            def _get_bill_signatures(cls, contracts, billed, cache):
+                return super()._get_bill_signatures(contracts, billed, cache)
+        self.assertTrue(AwarePartner._bill_copies_allowed())
+
+    @with_transaction()
+    def test_party_tax_identifiers(self):
+        "The billing writer picks the parties' tax identifiers as the host"
+        pool = Pool()
+        Party = pool.get('party.party')
+        from trytond.modules.subscription_core.billing_writer import (
+            BillingWriter)
+        parties = Party.create([{
+                    'name': "CPF then CNPJ",
+                    'identifiers': [('create', [{
+                                    'type': 'br_cpf',
+                                    'code': '390.533.447-05'}, {
+                                    'type': 'br_vat',
+                                    'code': '11.222.333/0001-81'}])],
+                    }, {
+                    'name': "None",
+                    }, {
+                    'name': "Two CNPJ",
+                    'identifiers': [('create', [{
+                                    'type': 'br_vat',
+                                    'code': '11.444.777/0001-61',
+                                    'sequence': 2}, {
+                                    'type': 'br_vat',
+                                    'code': '45.723.174/0001-10',
+                                    'sequence': 1}])],
+                    }])
+        expected = {p.id: p.tax_identifier.id if p.tax_identifier else None
+            for p in parties}
+        self.assertEqual(len({v for v in expected.values() if v}), 2)
+        writer = BillingWriter(True, datetime.date(2026, 3, 10))
+        self.assertEqual(
+            writer._party_tax_identifiers([p.id for p in parties]),
+            expected)
+
+
 del ModuleTestCase
