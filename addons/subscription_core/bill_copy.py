@@ -13,9 +13,7 @@ lines. tests/test_billing_writer.py checks the copies against the ORM's
 rows."""
 from collections import defaultdict
 
-from trytond.modules.party.party import Party as HostParty
 from trytond.pool import Pool
-from trytond.tools import grouped_slice
 from trytond.transaction import Transaction
 
 
@@ -104,6 +102,14 @@ class BillCopier:
             position = index.get('origin')
             if position is not None and row[position] is not None:
                 row[position] = origins.get(row[position], row[position])
+
+        def clone(rows, index, old, new, **values):
+            "Store the copy of row old as new, with values; return it"
+            row = rows[new] = list(rows[old])
+            row[0] = new
+            for name, value in values.items():
+                row[index[name]] = value
+            return row
         copied = []
         for k, (template, values) in enumerate(copies):
             invoice_id = next(invoice_ids)
@@ -120,39 +126,28 @@ class BillCopier:
                 new_lines[old] = new = next(line_ids)
                 origins['account.invoice.line,%s' % old] = (
                     'account.invoice.line,%s' % new)
-                row = list(line_rows[old])
-                row[0] = new
-                row[line_index['invoice']] = invoice_id
+                row = clone(line_rows, line_index, old, new,
+                    invoice=invoice_id)
                 origin(row, line_index, origins)
                 swap(row, line_index, 'party', old_party, party)
-                line_rows[new] = row
                 line_taxes.extend((new, t) for t in line_taxes_of[old])
             for old in taxes_of[template.id]:
                 new = next(tax_ids)
                 origins['account.invoice.tax,%s' % old] = (
                     'account.invoice.tax,%s' % new)
-                row = list(tax_rows[old])
-                row[0] = new
-                row[tax_index['invoice']] = invoice_id
-                tax_rows[new] = row
+                clone(tax_rows, tax_index, old, new, invoice=invoice_id)
             for old in charges_of[template.id]:
-                new = next(charge_ids)
-                row = list(charge_rows[old])
-                row[0] = new
-                row[charge_index['invoice']] = invoice_id
-                row[charge_index['contract']] = values['contract']
-                position = charge_index['line']
-                row[position] = values['lines'][row[position]]
-                position = charge_index['invoice_line']
-                row[position] = new_lines.get(row[position])
-                charge_rows[new] = row
-            row = list(invoice_rows[template.id])
-            row[0] = invoice_id
+                row = charge_rows[old]
+                clone(charge_rows, charge_index, old, next(charge_ids),
+                    invoice=invoice_id, contract=values['contract'],
+                    line=values['lines'][row[charge_index['line']]],
+                    invoice_line=new_lines.get(
+                        row[charge_index['invoice_line']]))
+            row = clone(invoice_rows, invoice_index, template.id,
+                invoice_id, invoice_address=values['invoice_address'],
+                description=description)
             swap(row, invoice_index, 'party', old_party, party)
-            row[invoice_index['invoice_address']] = values['invoice_address']
-            row[invoice_index['description']] = description
             if not self.posted:
-                invoice_rows[invoice_id] = row
                 continue
             move_id = next(move_ids)
             row[invoice_index['move']] = move_id
@@ -162,29 +157,21 @@ class BillCopier:
             position = invoice_index.get('party_tax_identifier')
             if position is not None:
                 row[position] = identifiers[party]
-            invoice_rows[invoice_id] = row
             old_move = move_of[template.id]
-            row = list(move_rows[old_move])
-            row[0] = move_id
-            row[move_index['number']] = numbers[k]['move']
+            row = clone(move_rows, move_index, old_move, move_id,
+                number=numbers[k]['move'])
             origin(row, move_index, origins)
-            move_rows[move_id] = row
             for old in move_lines_of[old_move]:
                 new = next(move_line_ids)
-                row = list(move_line_rows[old])
-                row[0] = new
-                row[move_line_index['move']] = move_id
+                row = clone(move_line_rows, move_line_index, old, new,
+                    move=move_id)
                 swap(row, move_line_index, 'party', old_party, party)
                 swap(row, move_line_index, 'description',
                     template.description, description)
                 origin(row, move_line_index, origins)
-                move_line_rows[new] = row
                 for old_tax_line in tax_lines_of[old]:
-                    tax_line_id = next(tax_line_ids)
-                    row = list(tax_line_rows[old_tax_line])
-                    row[0] = tax_line_id
-                    row[tax_line_index['move_line']] = new
-                    tax_line_rows[tax_line_id] = row
+                    clone(tax_line_rows, tax_line_index, old_tax_line,
+                        next(tax_line_ids), move_line=new)
         return copied
 
     def _copy_numbers(self, copies, move_rows, move_index):
@@ -220,26 +207,3 @@ class BillCopier:
                 for k, number in zip(ks, sequence.get_many(len(ks))):
                     numbers[k]['move'] = number
         return numbers
-
-    def _party_tax_identifiers(self, party_ids):
-        """Return {party id: its tax identifier id} as set_number stores
-        it: Party.get_tax_identifier, read for all the parties at once
-        when it is the host's (the first identifier of a tax type, in the
-        order of Party.identifiers)."""
-        pool = Pool()
-        Party = pool.get('party.party')
-        Identifier = pool.get('party.identifier')
-        party_ids = list(set(party_ids))
-        if (Party.get_tax_identifier is not HostParty.get_tax_identifier
-                or Party._get_identifier is not HostParty._get_identifier):
-            return {p.id: p.tax_identifier.id if p.tax_identifier else None
-                for p in Party.browse(party_ids)}
-        found = dict.fromkeys(party_ids)
-        for sub_ids in grouped_slice(party_ids, 1000):
-            for row in Identifier.search_read([
-                        ('party', 'in', list(sub_ids)),
-                        ('type', 'in', Party.tax_identifier_types()),
-                        ], fields_names=['party']):
-                if found[row['party']] is None:
-                    found[row['party']] = row['id']
-        return found

@@ -31,7 +31,9 @@ from trytond import backend
 from trytond.i18n import gettext
 from trytond.model import Model as TrytonModel, fields
 from trytond.modules.account_invoice.exceptions import InvoiceNumberError
+from trytond.modules.party.party import Party as HostParty
 from trytond.pool import Pool
+from trytond.tools import grouped_slice
 from trytond.transaction import Transaction
 
 from .bill_copy import BillCopier
@@ -404,6 +406,29 @@ class BillingWriter(BillCopier):
                     for fname, value in invoice.compute_fields(
                             {'number'}).items():
                         setattr(invoice, fname, value)
+
+    def _party_tax_identifiers(self, party_ids):
+        """Return {party id: its tax identifier id} as set_number stores
+        it: Party.get_tax_identifier, read for all the parties at once
+        when it is the host's (the first identifier of a tax type, in the
+        order of Party.identifiers)."""
+        pool = Pool()
+        Party = pool.get('party.party')
+        Identifier = pool.get('party.identifier')
+        party_ids = list(set(party_ids))
+        if (Party.get_tax_identifier is not HostParty.get_tax_identifier
+                or Party._get_identifier is not HostParty._get_identifier):
+            return {p.id: p.tax_identifier.id if p.tax_identifier else None
+                for p in Party.browse(party_ids)}
+        found = dict.fromkeys(party_ids)
+        for sub_ids in grouped_slice(party_ids, 1000):
+            for row in Identifier.search_read([
+                        ('party', 'in', list(sub_ids)),
+                        ('type', 'in', Party.tax_identifier_types()),
+                        ], fields_names=['party']):
+                if found[row['party']] is None:
+                    found[row['party']] = row['id']
+        return found
 
     def _tax_identifier(self, invoice):
         key = ('tax_identifier', invoice.company.id)
